@@ -1,0 +1,1 @@
+//! GNU ddrescue mapfile: reading and writing (to be written).

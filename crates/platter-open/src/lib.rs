@@ -1,0 +1,2 @@
+//! (to be written)
+#![deny(missing_docs)]
