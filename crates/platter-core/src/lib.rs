@@ -28,3 +28,10 @@ pub use source::{
     Concat, Extent, ExtentKind, MemSource, SectorSize, SharedSource, Source, Window, ZeroSource,
     clip, push_extent, read_filled, single_extent,
 };
+pub use sys::{
+    BlockDevice, DeviceInfo, FileId, FileSource, MmapSource, OpenOptions, SourceReader,
+    device_info, file_id, open_os, open_split, split_segments,
+};
+
+// The GNU ddrescue mapfile.
+pub use mapfile::{BlockStatus, MapBlock, Mapfile, MapfileSource, PassStatus};

@@ -1,2 +1,44 @@
-//! (to be written)
+//! Opening images by path, with the format detected from the content (magic
+//! bytes), never from the file name.
+//!
+//! [`open`] (or [`Registry::open`]) turns a path into an [`Opened`] image: a
+//! [`SharedSource`](platter_core::SharedSource) plus its format, the notes
+//! explaining how it was read, the files it is made of and, for block
+//! devices, the sysfs details.
+//!
+//! This build decodes raw images, block devices and split raw sets
+//! (`x.001, x.002…`, `x.aa, x.ab…`). It recognises E01/Ex01, VMDK, VHD, VHDX
+//! and qcow signatures and opens such files as raw bytes with a note saying
+//! so. Decoders plug in through [`FormatProbe`] and [`Registry::register`].
+//!
+//! ```
+//! use platter_core::sys::OpenOptions;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("disk.bin");
+//! let mut bytes = b"vhdxfile".to_vec();
+//! bytes.resize(4096, 0);
+//! std::fs::write(&path, &bytes).unwrap();
+//!
+//! let opened = platter_open::open(&path, &OpenOptions::default()).unwrap();
+//! assert_eq!(opened.format.name, "raw");
+//! assert_eq!(opened.detected.unwrap().name, "vhdx");
+//! assert!(opened.notes[0].contains("cannot decode VHDX yet"));
+//! assert_eq!(opened.source.len(), 4096);
+//!
+//! // Writing onto the image is refused, whatever name it goes by.
+//! assert!(opened.check_output_path(&path).is_err());
+//! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod error;
+mod output_guard;
+mod probe;
+mod registry;
+mod signatures;
+mod split_hint;
+
+pub use error::{Error, Result};
+pub use probe::{Confidence, Format, FormatProbe, PROBE_WINDOW_BYTES, ProbeContext};
+pub use registry::{NO_SIGNATURE_NOTE, Opened, Registry, base_context, open};

@@ -1,0 +1,293 @@
+//! `platter info` and `platter parts list`: describe a source and its
+//! partition table, as aligned text or one JSON object.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use platter_core::size::human_size;
+use platter_core::sys::DeviceInfo;
+use platter_open::{Format, Opened};
+use platter_parts::{GptHeaderUsed, PartitionTable, Scheme, read_partitions};
+use serde::Serialize;
+
+use crate::args::{GlobalOpts, InfoArgs, PartsListArgs, exit};
+use crate::table::{Align, Table};
+
+/// Everything `platter info --json` prints. Field names are stable.
+#[derive(Debug, Serialize)]
+struct InfoReport<'a> {
+    path: &'a Path,
+    format: Format,
+    detected: Option<Format>,
+    notes: &'a [String],
+    size_bytes: u64,
+    size_human: String,
+    sectors: u64,
+    logical_sector: u32,
+    physical_sector: u32,
+    segments: Vec<SegmentReport>,
+    device: Option<&'a DeviceInfo>,
+    partition_table: &'a PartitionTable,
+}
+
+/// One file of a (split) image.
+#[derive(Debug, Serialize)]
+struct SegmentReport {
+    path: PathBuf,
+    size_bytes: Option<u64>,
+}
+
+/// What `platter parts list --json` prints.
+#[derive(Debug, Serialize)]
+struct PartsReport<'a> {
+    path: &'a Path,
+    partition_table: &'a PartitionTable,
+}
+
+/// Opens `path` with the global options; the error names the path.
+pub fn open_source(g: &GlobalOpts, path: &Path) -> anyhow::Result<Opened> {
+    platter_open::open(path, &crate::open_options(g)).context("cannot open the source")
+}
+
+/// Reads the partition table of an opened source.
+pub fn partition_table(opened: &Opened) -> anyhow::Result<PartitionTable> {
+    read_partitions(&*opened.source).with_context(|| {
+        format!(
+            "cannot read the partition table of {}",
+            opened.path.display()
+        )
+    })
+}
+
+/// `platter info`.
+pub fn info(g: &GlobalOpts, a: &InfoArgs) -> anyhow::Result<u8> {
+    let opened = open_source(g, &a.source)?;
+    let table = partition_table(&opened)?;
+    let src = &opened.source;
+    let sector = src.sector_size();
+    let segments = opened
+        .segments
+        .iter()
+        .map(|p| SegmentReport {
+            path: p.clone(),
+            size_bytes: fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+        })
+        .collect();
+    let report = InfoReport {
+        path: &opened.path,
+        format: opened.format,
+        detected: opened.detected,
+        notes: &opened.notes,
+        size_bytes: src.len(),
+        size_human: human_size(src.len()),
+        sectors: src.len() / u64::from(sector.logical.max(1)),
+        logical_sector: sector.logical,
+        physical_sector: sector.physical,
+        segments,
+        device: opened.device.as_ref(),
+        partition_table: &table,
+    };
+    let mut out = io::stdout().lock();
+    if a.json {
+        print_json(&mut out, &report)?;
+    } else {
+        write_info(&mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(exit::OK)
+}
+
+/// `platter parts list`.
+pub fn parts_list(g: &GlobalOpts, a: &PartsListArgs) -> anyhow::Result<u8> {
+    let opened = open_source(g, &a.source)?;
+    let table = partition_table(&opened)?;
+    let mut out = io::stdout().lock();
+    if a.json {
+        let report = PartsReport {
+            path: &opened.path,
+            partition_table: &table,
+        };
+        print_json(&mut out, &report)?;
+    } else {
+        write_table(&mut out, &opened.path, &table)?;
+    }
+    out.flush()?;
+    Ok(exit::OK)
+}
+
+/// Writes `value` as pretty JSON and a newline. The text is built first so
+/// a closed pipe surfaces as a plain `io::Error` (serde_json hides it).
+pub fn print_json(w: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    writeln!(w, "{text}")?;
+    Ok(())
+}
+
+/// Width of the labels in the human report.
+const LABEL: usize = 17;
+
+fn field(w: &mut dyn Write, label: &str, value: impl std::fmt::Display) -> io::Result<()> {
+    writeln!(w, "{:<LABEL$}{value}", format!("{label}:"))
+}
+
+fn yes_no(v: bool) -> &'static str {
+    if v { "yes" } else { "no" }
+}
+
+fn opt_yes_no(v: Option<bool>) -> &'static str {
+    v.map_or("unknown", yes_no)
+}
+
+fn write_info(w: &mut dyn Write, r: &InfoReport<'_>) -> io::Result<()> {
+    field(w, "path", r.path.display())?;
+    field(
+        w,
+        "format",
+        format_args!("{}: {}", r.format.name, r.format.description),
+    )?;
+    if let Some(d) = r.detected.filter(|d| *d != r.format) {
+        field(
+            w,
+            "signature",
+            format_args!("{}: {}", d.name, d.description),
+        )?;
+    }
+    for note in r.notes {
+        field(w, "note", note)?;
+    }
+    let rem = r.size_bytes % u64::from(r.logical_sector.max(1));
+    let extra = if rem == 0 {
+        String::new()
+    } else {
+        format!(" + {rem} bytes")
+    };
+    field(
+        w,
+        "size",
+        format_args!(
+            "{} bytes ({}), {} sectors{extra}",
+            r.size_bytes, r.size_human, r.sectors
+        ),
+    )?;
+    field(
+        w,
+        "sector size",
+        format_args!(
+            "{} bytes logical, {} bytes physical",
+            r.logical_sector, r.physical_sector
+        ),
+    )?;
+    if r.segments.len() > 1 {
+        field(w, "segments", format_args!("{} files", r.segments.len()))?;
+        let mut t = Table::new(&[
+            ("#", Align::Right),
+            ("bytes", Align::Right),
+            ("path", Align::Left),
+        ]);
+        for (i, s) in r.segments.iter().enumerate() {
+            let size = s
+                .size_bytes
+                .map_or_else(|| "?".to_string(), |n| n.to_string());
+            t.row(vec![
+                (i + 1).to_string(),
+                size,
+                s.path.display().to_string(),
+            ]);
+        }
+        t.write(w, "  ")?;
+    }
+    if let Some(d) = r.device {
+        let name = d.sysfs_name.as_deref().unwrap_or("?");
+        field(w, "device", format_args!("{} ({name})", d.path.display()))?;
+        let unknown = |s: &Option<String>| s.clone().unwrap_or_else(|| "unknown".into());
+        field(w, "  model", unknown(&d.model))?;
+        field(w, "  vendor", unknown(&d.vendor))?;
+        field(w, "  serial", unknown(&d.serial))?;
+        field(w, "  read-only", yes_no(d.read_only))?;
+        field(w, "  rotational", opt_yes_no(d.rotational))?;
+        field(w, "  removable", opt_yes_no(d.removable))?;
+    }
+    write_table(w, r.path, r.partition_table)
+}
+
+/// The partition-table part of the human report, shared with `parts list`.
+fn write_table(w: &mut dyn Write, path: &Path, table: &PartitionTable) -> io::Result<()> {
+    let mut desc = match table.scheme {
+        Scheme::None => "none found",
+        Scheme::Mbr => "MBR",
+        Scheme::Gpt => "GPT",
+    }
+    .to_string();
+    if let Some(guid) = &table.disk_guid {
+        desc.push_str(&format!(", disk GUID {guid}"));
+    }
+    if let (Scheme::Mbr, Some(sig)) = (table.scheme, table.mbr_signature) {
+        desc.push_str(&format!(", disk signature 0x{sig:08x}"));
+    }
+    match table.gpt_header {
+        Some(GptHeaderUsed::Primary) => desc.push_str(", primary GPT header used"),
+        Some(GptHeaderUsed::Backup) => desc.push_str(", backup GPT header used"),
+        None => {}
+    }
+    desc.push_str(&format!(", {}-byte sectors", table.sector_size));
+    field(w, "partition table", desc)?;
+    if table.partitions.is_empty() {
+        writeln!(w, "  (no partitions)")?;
+    } else {
+        let mut t = Table::new(&[
+            ("#", Align::Right),
+            ("start", Align::Right),
+            ("end", Align::Right),
+            ("sectors", Align::Right),
+            ("size", Align::Right),
+            ("type", Align::Left),
+            ("flags", Align::Left),
+            ("name", Align::Left),
+        ]);
+        for p in &table.partitions {
+            let end = p
+                .first_lba
+                .checked_add(p.sectors)
+                .and_then(|e| e.checked_sub(1))
+                .filter(|_| p.sectors > 0)
+                .map_or_else(|| "-".to_string(), |e| e.to_string());
+            let mut flags = Vec::new();
+            if p.bootable {
+                flags.push("boot");
+            }
+            if p.logical {
+                flags.push("logical");
+            }
+            t.row(vec![
+                p.index.to_string(),
+                p.first_lba.to_string(),
+                end,
+                p.sectors.to_string(),
+                human_size(p.len_bytes),
+                format!("{} ({})", p.type_name, p.type_code),
+                flags.join(","),
+                p.name.clone().unwrap_or_default(),
+            ]);
+        }
+        t.write(w, "  ")?;
+    }
+    if !table.anomalies.is_empty() {
+        field(w, "anomalies", table.anomalies.len())?;
+        for a in &table.anomalies {
+            writeln!(
+                w,
+                "  {}: offset {:#x}: {} [{}]",
+                path.display(),
+                a.offset,
+                a.message,
+                a.code
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,0 @@
-//! GNU ddrescue mapfile: reading and writing (to be written).

@@ -1,1 +1,0 @@
-//! OS-facing sources (to be written).

@@ -1,0 +1,48 @@
+//! The one error type of `platter-open`.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout `platter-open`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while opening an image or checking an output.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Opening or reading the underlying files failed (the core error names
+    /// the path and the byte offset).
+    #[error(transparent)]
+    Core(#[from] platter_core::Error),
+    /// A format decoder plugged into the registry failed on a file that
+    /// carries its signature. The inner error names the offset.
+    #[error("cannot decode {path} as {format}")]
+    Decode {
+        /// The file that was being decoded.
+        path: PathBuf,
+        /// Short name of the format (`"vhdx"`, `"e01"`, …).
+        format: &'static str,
+        /// The decoder's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An output path designates the image being read, one of its segments,
+    /// or a block device overlapping it. Writing there would destroy evidence.
+    #[error("refusing to write to {output}: it is {relation} {segment}")]
+    OutputIsSource {
+        /// The output that was refused.
+        output: PathBuf,
+        /// The source file or device it collides with.
+        segment: PathBuf,
+        /// How they collide: `"the same file as the source"`, …
+        relation: &'static str,
+    },
+    /// Inspecting an output path failed.
+    #[error("cannot inspect output {path}: {source}")]
+    OutputStat {
+        /// The output path.
+        path: PathBuf,
+        /// The underlying OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,14 @@
+//! Integration tests of the `platter` binary, run against the committed
+//! fixtures and against images made in the test with sfdisk, with
+//! independent tools (sfdisk, dd, md5sum, sha256sum, split, losetup) as
+//! oracles.
+
+mod util;
+
+mod bad_input;
+mod device;
+mod extract;
+mod formats;
+mod golden;
+mod info;
+mod split;
