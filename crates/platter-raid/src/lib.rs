@@ -1,0 +1,13 @@
+//! RAID engine of platter (in progress): geometry of every Linux md and DDF
+//! layout, the array as a [`platter_core::Source`] with degraded reads and
+//! parity repair of member bad sectors, and md/DDF metadata parsing.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod array;
+pub mod error;
+pub mod geometry;
+pub mod gf;
+pub mod metadata;
+
+pub use error::{Error, Result};
