@@ -1,7 +1,7 @@
 //! Integration tests of the `platter` binary, run against the committed
 //! fixtures and against images made in the test with sfdisk, with
-//! independent tools (sfdisk, dd, md5sum, sha256sum, split, losetup) as
-//! oracles.
+//! independent tools (sfdisk, dd, md5sum, sha256sum, split, losetup, ddrescue, ddrescuelog)
+//! as oracles.
 
 mod util;
 
@@ -11,4 +11,6 @@ mod extract;
 mod formats;
 mod golden;
 mod info;
+mod mapfile;
+mod mapfile_extract;
 mod split;

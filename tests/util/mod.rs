@@ -331,3 +331,87 @@ pub fn platter_piped(args: &str, consumer: &str) -> (i32, String) {
         .unwrap();
     (out.status.code().unwrap_or(-1), text(&out.stderr))
 }
+
+/// The size of the `gpt-ext4-fat.img` fixture: 6144 sectors of 512 bytes.
+pub const GPT_EXT4_FAT_BYTES: u64 = 6144 * 512;
+
+/// Rescues `input` with the real GNU ddrescue in test mode (`-H`): the
+/// 512-byte sectors listed in `bad_sectors` fail to read, everything else
+/// reads. Returns the image and the mapfile ddrescue wrote, named
+/// `NAME.img` and `NAME.map`. `extra` is passed to ddrescue (`-n`, `-N`…).
+///
+/// The test map is made by `ddrescuelog --create-mapfile` from the list.
+pub fn ddrescue_rescue(
+    dir: &Dir,
+    input: &Path,
+    bad_sectors: &[u64],
+    extra: &[&str],
+    name: &str,
+) -> (PathBuf, PathBuf) {
+    let size = fs::metadata(input).unwrap().len();
+    let test_map = dir.path(&format!("{name}.test.map"));
+    let list: String = bad_sectors.iter().map(|s| format!("{s}\n")).collect();
+    run_with_stdin(
+        Command::new("ddrescuelog")
+            .arg(format!("--size={size}"))
+            .args(["--create-mapfile=-+", "--block-size=512"])
+            .arg(&test_map),
+        &list,
+    );
+    let img = dir.path(&format!("{name}.img"));
+    let map = dir.path(&format!("{name}.map"));
+    run(Command::new("ddrescue")
+        .arg("-q")
+        .args(extra)
+        .arg(format!("--test-mode={}", test_map.display()))
+        .arg(input)
+        .arg(&img)
+        .arg(&map));
+    (img, map)
+}
+
+/// The 512-byte block numbers `ddrescuelog -l TYPES` lists for `map`.
+pub fn ddrescuelog_list(map: &Path, types: &str) -> Vec<u64> {
+    let out = run(Command::new("ddrescuelog")
+        .arg(format!("--list-blocks={types}"))
+        .arg("--block-size=512")
+        .arg(map));
+    text(&out.stdout)
+        .lines()
+        .map(|l| l.trim().parse().expect("ddrescuelog -l prints numbers"))
+        .collect()
+}
+
+/// The area count `ddrescuelog -t` shows for each status name
+/// (`"non-tried"`, `"rescued"`, `"bad-sector"`, …).
+pub fn ddrescuelog_areas(map: &Path) -> Vec<(String, u64)> {
+    let out = run(Command::new("ddrescuelog").arg("-t").arg(map));
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.trim().split_once(':')?;
+            let areas = rest.split(" in ").nth(1)?.split_whitespace().next()?;
+            Some((name.to_string(), areas.parse().ok()?))
+        })
+        .filter(|(name, _)| !name.contains(' '))
+        .collect()
+}
+
+/// Writes a mapfile by hand: a status line, then one line per
+/// `(pos, size, status)` block.
+pub fn write_mapfile(dir: &Dir, name: &str, blocks: &[(u64, u64, char)]) -> PathBuf {
+    let mut text = String::from("# Mapfile written by a test\n0x00000000     +               1\n");
+    for (pos, size, status) in blocks {
+        text.push_str(&format!("0x{pos:08X}  0x{size:08X}  {status}\n"));
+    }
+    dir.write(name, text.as_bytes())
+}
+
+/// The `(offset, len)` pairs of a JSON array of ranges.
+pub fn ranges(v: &Value) -> Vec<(u64, u64)> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v:#}"))
+        .iter()
+        .map(|r| (r["offset"].as_u64().unwrap(), r["len"].as_u64().unwrap()))
+        .collect()
+}

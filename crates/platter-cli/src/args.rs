@@ -25,7 +25,9 @@ Read-only forensic imaging, RAID reconstruction and virtual-disk recovery.
 \
 platter reads disks and disk images without ever writing to them: raw files, \
 block devices and split raw sets (x.001, x.002… or x.aa, x.ab…). Formats are \
-detected from their content, not their names.
+detected from their content, not their names. A GNU ddrescue image is read \
+through its mapfile with --mapfile: areas it does not mark rescued read as \
+unreadable.
 
 Exit status:
   0  success
@@ -52,7 +54,7 @@ pub struct Cli {
 }
 
 /// Options accepted by every command.
-#[derive(Debug, Clone, Copy, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalOpts {
     /// Open block devices with O_DIRECT (bypass the page cache).
     #[arg(long, global = true)]
@@ -64,6 +66,11 @@ pub struct GlobalOpts {
     /// No progress bar.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// SOURCE is a GNU ddrescue image and FILE is its mapfile: only areas
+    /// marked finished ('+') are trusted; the rest reads as unreadable
+    /// (reported, and filled when copied).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub mapfile: Option<PathBuf>,
 }
 
 /// The commands, by noun.
@@ -127,6 +134,15 @@ pub struct PartsExtractArgs {
     /// Bytes per read, e.g. 64K, 1M, 2048s.
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_block_size)]
     pub block_size: BlockSize,
+    /// The byte written (and hashed) in place of unreadable data: 0-255,
+    /// decimal or 0x hex.
+    #[arg(long, value_name = "BYTE", default_value = "0", value_parser = parse_fill_byte)]
+    pub fill: u8,
+    /// Also write a GNU ddrescue mapfile of OUT: the unreadable (filled)
+    /// ranges as not rescued, everything else as rescued (`+`). Positions
+    /// are offsets in OUT.
+    #[arg(long, value_name = "MAP")]
+    pub bad_map: Option<PathBuf>,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -142,6 +158,15 @@ pub struct BlockSize(pub usize);
 
 fn parse_hash_list(text: &str) -> Result<HashList, String> {
     parse_algs(text).map(HashList).map_err(|e| e.to_string())
+}
+
+fn parse_fill_byte(text: &str) -> Result<u8, String> {
+    let t = text.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u8::from_str_radix(hex, 16),
+        None => t.parse::<u8>(),
+    };
+    parsed.map_err(|_| format!("{text:?} is not a byte: give 0 to 255, or 0x00 to 0xff"))
 }
 
 fn parse_block_size(text: &str) -> Result<BlockSize, String> {
@@ -176,5 +201,15 @@ mod tests {
             Ok(HashList(vec![HashAlg::Sha1, HashAlg::Md5]))
         );
         assert!(parse_hash_list("crc").is_err());
+    }
+
+    #[test]
+    fn fill_bytes() {
+        assert_eq!(parse_fill_byte("0xEE"), Ok(0xee));
+        assert_eq!(parse_fill_byte("0Xff"), Ok(0xff));
+        assert_eq!(parse_fill_byte("17"), Ok(17));
+        for bad in ["256", "0x100", "-1", "ee", ""] {
+            assert!(parse_fill_byte(bad).is_err(), "{bad}");
+        }
     }
 }

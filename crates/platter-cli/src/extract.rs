@@ -3,39 +3,59 @@
 //!
 //! Safety rules for the output, checked before anything is opened for
 //! writing and again on the open file:
-//! - never the source, one of its segments, or a block device overlapping it,
-//!   even with `--force`;
+//! - never the source, one of its segments, a block device overlapping it,
+//!   or its `--mapfile`, even with `--force`;
 //! - an existing output only with `--force` (else it is created with
 //!   `O_CREAT|O_EXCL`);
 //! - never raw bytes to a terminal.
+//!
+//! `--bad-map MAP` follows the same rules and must not be the output either.
+//! The exit status is 3 when some of the partition could not be read: the
+//! report lists those ranges, which were filled with `--fill`.
 
 use std::fs::{self, File};
 use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use platter_core::Extent;
 use platter_core::size::human_size;
-use platter_hash::{CopyOptions, CopyReport, Digest, copy_hashed};
+use platter_hash::{CopyOptions, Digest, copy_hashed};
 use serde::Serialize;
 
 use crate::args::{GlobalOpts, PartsExtractArgs, exit};
 use crate::info::{open_source, partition_table, print_json};
 use crate::progress::bytes_bar;
+use crate::rescue::{check_new_map, command_line, output_map, sectors};
 
 /// What `platter parts extract --json` prints. Field names are stable.
 #[derive(Debug, Serialize)]
 struct ExtractReport<'a> {
     source: &'a Path,
+    mapfile: Option<&'a Path>,
     partition: u32,
     start_bytes: u64,
     len_bytes: u64,
+    sector_size: u32,
     output: &'a Path,
     bytes: u64,
     digests: &'a [Digest],
-    unreadable: &'a [Extent],
+    fill: u8,
+    unreadable: Vec<UnreadableRange>,
     unreadable_bytes: u64,
+    bad_map: Option<&'a Path>,
+}
+
+/// One unreadable range of the partition, filled in the output.
+#[derive(Debug, Serialize)]
+struct UnreadableRange {
+    /// Offset in the partition (and in the output).
+    offset: u64,
+    /// Length in bytes.
+    len: u64,
+    /// Offset on the disk: the partition's start plus `offset`.
+    disk_offset: u64,
 }
 
 /// `platter parts extract`.
@@ -68,6 +88,19 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
     })?;
 
     let to_stdout = a.output.as_os_str() == "-";
+    if let Some(map) = &a.bad_map {
+        opened.check_output_path(map)?;
+        if !to_stdout {
+            let existing = fs::metadata(&a.output).ok();
+            if map == &a.output || existing.is_some_and(|o| same_file(map, &o)) {
+                bail!(
+                    "--bad-map {} is the output itself: give the mapfile another name",
+                    map.display()
+                );
+            }
+        }
+        check_new_map(map, a.force)?;
+    }
     // Whether the output file is ours (created by this run), so a failed
     // copy may remove it.
     let created = !to_stdout && !a.force;
@@ -76,6 +109,16 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
     } else {
         open_output(&opened, &a.output, a.force)?
     };
+    if let Some(map) = &a.bad_map {
+        // Another name for the output (a link made beforehand) is caught here.
+        if let Err(err) = check_not_output(map, &file) {
+            drop(file);
+            if created {
+                let _ = fs::remove_file(&a.output);
+            }
+            return Err(err);
+        }
+    }
     let out_name: PathBuf = if to_stdout {
         PathBuf::from("<stdout>")
     } else {
@@ -85,7 +128,7 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
     let opts = CopyOptions {
         block_size: a.block_size.0,
         algs: a.hash.0.clone(),
-        ..CopyOptions::default()
+        fill: a.fill,
     };
     let bar = bytes_bar(
         part.len_bytes,
@@ -126,16 +169,46 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
         }
     };
 
+    if let Some(map) = &a.bad_map {
+        output_map(
+            &opened,
+            part.start_bytes,
+            report.bytes,
+            &report.unreadable,
+            command_line(),
+        )
+        .write_atomic(map)
+        .with_context(|| {
+            format!(
+                "cannot write the bad-area map {} (the output {} is complete)",
+                map.display(),
+                out_name.display()
+            )
+        })?;
+    }
+
     let json = ExtractReport {
         source: &opened.path,
+        mapfile: opened.rescue.as_ref().map(|r| r.path()),
         partition: a.partition,
         start_bytes: part.start_bytes,
         len_bytes: part.len_bytes,
+        sector_size: table.sector_size,
         output: &out_name,
         bytes: report.bytes,
         digests: &report.digests,
-        unreadable: &report.unreadable,
+        fill: a.fill,
+        unreadable: report
+            .unreadable
+            .iter()
+            .map(|e| UnreadableRange {
+                offset: e.offset,
+                len: e.len,
+                disk_offset: part.start_bytes.saturating_add(e.offset),
+            })
+            .collect(),
         unreadable_bytes: report.unreadable_bytes(),
+        bad_map: a.bad_map.as_deref(),
     };
     // With `-o -` the data owns stdout; the report goes to stderr.
     let mut sink: Box<dyn Write> = if to_stdout {
@@ -146,7 +219,7 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
     if a.json {
         print_json(&mut sink, &json)?;
     } else {
-        write_human(&mut sink, &json, &report)?;
+        write_human(&mut sink, &json)?;
     }
     sink.flush()?;
     Ok(if report.unreadable.is_empty() {
@@ -156,7 +229,7 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn write_human(w: &mut dyn Write, r: &ExtractReport<'_>, report: &CopyReport) -> io::Result<()> {
+fn write_human(w: &mut dyn Write, r: &ExtractReport<'_>) -> io::Result<()> {
     writeln!(
         w,
         "partition {} of {} (offset {}, {} bytes) -> {}",
@@ -166,28 +239,53 @@ fn write_human(w: &mut dyn Write, r: &ExtractReport<'_>, report: &CopyReport) ->
         r.len_bytes,
         r.output.display()
     )?;
+    if let Some(map) = r.mapfile {
+        writeln!(w, "mapfile: {} (only rescued areas read)", map.display())?;
+    }
     writeln!(w, "bytes written: {} ({})", r.bytes, human_size(r.bytes))?;
-    for d in &report.digests {
+    for d in r.digests {
         writeln!(w, "{:<8}{}", format!("{}:", d.alg), d.hex)?;
     }
-    if report.unreadable.is_empty() {
+    if r.unreadable.is_empty() {
         writeln!(w, "unreadable: none")?;
     } else {
         writeln!(
             w,
-            "unreadable: {} bytes in {} ranges, filled with zeros:",
+            "unreadable: {} bytes in {} ranges, filled with {:#04x}:",
             r.unreadable_bytes,
-            report.unreadable.len()
+            r.unreadable.len(),
+            r.fill
         )?;
-        for e in &report.unreadable {
+        for e in &r.unreadable {
             writeln!(
                 w,
-                "  partition offset {:#x}, {} bytes (disk offset {:#x})",
+                "  partition offset {:#x}, {} bytes ({}) = disk offset {:#x} ({})",
                 e.offset,
                 e.len,
-                r.start_bytes.saturating_add(e.offset)
+                sectors(e.offset, e.len, r.sector_size),
+                e.disk_offset,
+                sectors(e.disk_offset, e.len, r.sector_size)
             )?;
         }
+    }
+    if let Some(map) = r.bad_map {
+        writeln!(w, "bad-area map: {}", map.display())?;
+    }
+    Ok(())
+}
+
+/// True when `path` exists and is the file described by `meta`.
+fn same_file(path: &Path, meta: &fs::Metadata) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
+}
+
+/// Fails when `map` names the same file as the open output `out`.
+fn check_not_output(map: &Path, out: &File) -> anyhow::Result<()> {
+    if out.metadata().is_ok_and(|o| same_file(map, &o)) {
+        bail!(
+            "--bad-map {} is the output itself: give the mapfile another name",
+            map.display()
+        );
     }
     Ok(())
 }

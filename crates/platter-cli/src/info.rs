@@ -9,10 +9,11 @@ use anyhow::Context;
 use platter_core::size::human_size;
 use platter_core::sys::DeviceInfo;
 use platter_open::{Format, Opened};
-use platter_parts::{GptHeaderUsed, PartitionTable, Scheme, read_partitions};
+use platter_parts::{Anomaly, GptHeaderUsed, PartitionTable, Scheme, codes, read_partitions};
 use serde::Serialize;
 
 use crate::args::{GlobalOpts, InfoArgs, PartsListArgs, exit};
+use crate::rescue::MapfileReport;
 use crate::table::{Align, Table};
 
 /// Everything `platter info --json` prints. Field names are stable.
@@ -29,6 +30,10 @@ struct InfoReport<'a> {
     physical_sector: u32,
     segments: Vec<SegmentReport>,
     device: Option<&'a DeviceInfo>,
+    /// Only with `--mapfile` (absent otherwise, so reports of plain images
+    /// keep their shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mapfile: Option<MapfileReport>,
     partition_table: &'a PartitionTable,
 }
 
@@ -46,9 +51,20 @@ struct PartsReport<'a> {
     partition_table: &'a PartitionTable,
 }
 
-/// Opens `path` with the global options; the error names the path.
+/// Opens `path` with the global options (through `--mapfile` when given);
+/// the error names the path.
 pub fn open_source(g: &GlobalOpts, path: &Path) -> anyhow::Result<Opened> {
-    platter_open::open(path, &crate::open_options(g)).context("cannot open the source")
+    let opts = crate::open_options(g);
+    match &g.mapfile {
+        Some(map) => platter_open::open_rescued(path, map, &opts).with_context(|| {
+            format!(
+                "cannot open the source {} with the mapfile {}",
+                path.display(),
+                map.display()
+            )
+        }),
+        None => platter_open::open(path, &opts).context("cannot open the source"),
+    }
 }
 
 /// Reads the partition table of an opened source.
@@ -61,10 +77,36 @@ pub fn partition_table(opened: &Opened) -> anyhow::Result<PartitionTable> {
     })
 }
 
+/// Like [`partition_table`], but an unreadable sector 0 (a bad sector, an
+/// area a ddrescue mapfile does not mark rescued) gives an empty table
+/// with a `read_error` anomaly, so a description can still be printed.
+fn partition_table_or_anomaly(opened: &Opened) -> anyhow::Result<PartitionTable> {
+    match read_partitions(&*opened.source) {
+        Err(platter_parts::Error::Source(
+            e @ (platter_core::Error::Unreadable { .. } | platter_core::Error::Read { .. }),
+        )) => Ok(PartitionTable {
+            scheme: Scheme::None,
+            sector_size: opened.source.sector_size().logical,
+            disk_guid: None,
+            mbr_signature: None,
+            gpt_header: None,
+            partitions: Vec::new(),
+            anomalies: vec![Anomaly {
+                offset: 0,
+                code: codes::READ_ERROR,
+                message: format!(
+                    "sector 0 at 0x0 cannot be read ({e}): no partition table could be read"
+                ),
+            }],
+        }),
+        _ => partition_table(opened),
+    }
+}
+
 /// `platter info`.
 pub fn info(g: &GlobalOpts, a: &InfoArgs) -> anyhow::Result<u8> {
     let opened = open_source(g, &a.source)?;
-    let table = partition_table(&opened)?;
+    let table = partition_table_or_anomaly(&opened)?;
     let src = &opened.source;
     let sector = src.sector_size();
     let segments = opened
@@ -90,6 +132,7 @@ pub fn info(g: &GlobalOpts, a: &InfoArgs) -> anyhow::Result<u8> {
         physical_sector: sector.physical,
         segments,
         device: opened.device.as_ref(),
+        mapfile: opened.rescue.as_ref().map(MapfileReport::new).transpose()?,
         partition_table: &table,
     };
     let mut out = io::stdout().lock();
@@ -105,7 +148,7 @@ pub fn info(g: &GlobalOpts, a: &InfoArgs) -> anyhow::Result<u8> {
 /// `platter parts list`.
 pub fn parts_list(g: &GlobalOpts, a: &PartsListArgs) -> anyhow::Result<u8> {
     let opened = open_source(g, &a.source)?;
-    let table = partition_table(&opened)?;
+    let table = partition_table_or_anomaly(&opened)?;
     let mut out = io::stdout().lock();
     if a.json {
         let report = PartsReport {
@@ -211,6 +254,11 @@ fn write_info(w: &mut dyn Write, r: &InfoReport<'_>) -> io::Result<()> {
         field(w, "  read-only", yes_no(d.read_only))?;
         field(w, "  rotational", opt_yes_no(d.rotational))?;
         field(w, "  removable", opt_yes_no(d.removable))?;
+    }
+    if let Some(m) = &r.mapfile {
+        m.write_human(w, r.logical_sector, |w, label, value| {
+            field(w, label, value)
+        })?;
     }
     write_table(w, r.path, r.partition_table)
 }

@@ -15,6 +15,7 @@ mod args;
 mod extract;
 mod info;
 mod progress;
+mod rescue;
 mod table;
 
 use args::{Cli, Command, PartsCommand, exit};

@@ -36,6 +36,25 @@ pub enum Error {
         /// How they collide: `"the same file as the source"`, …
         relation: &'static str,
     },
+    /// A ddrescue mapfile marks as finished (rescued) an area that lies past
+    /// the end of the image: the image is truncated, or the mapfile belongs
+    /// to another rescue.
+    #[error(
+        "mapfile {mapfile} marks {pos:#x}+{size:#x} as rescued, past the end of the image \
+         {image} ({image_len} bytes): the image is truncated or the mapfile belongs to another rescue"
+    )]
+    MapfileBeyondImage {
+        /// The mapfile.
+        mapfile: PathBuf,
+        /// The image (its source name, usually the path).
+        image: PathBuf,
+        /// Start of the finished block.
+        pos: u64,
+        /// Size of the finished block.
+        size: u64,
+        /// Length of the image in bytes.
+        image_len: u64,
+    },
     /// Inspecting an output path failed.
     #[error("cannot inspect output {path}: {source}")]
     OutputStat {

@@ -11,6 +11,10 @@
 //! and qcow signatures and opens such files as raw bytes with a note saying
 //! so. Decoders plug in through [`FormatProbe`] and [`Registry::register`].
 //!
+//! A GNU ddrescue image opens through its mapfile with [`open_rescued`]:
+//! only the areas marked rescued (`+`) read as data, the rest is unreadable
+//! ([`RescueMap`] holds the map).
+//!
 //! ```
 //! use platter_core::sys::OpenOptions;
 //!
@@ -28,6 +32,15 @@
 //!
 //! // Writing onto the image is refused, whatever name it goes by.
 //! assert!(opened.check_output_path(&path).is_err());
+//!
+//! // The same image rescued by ddrescue, whose mapfile says the second
+//! // half was never read: those bytes are unreadable, not zeros.
+//! let map = dir.path().join("disk.map");
+//! std::fs::write(&map, "0 +\n0 2048 +\n2048 2048 ?\n").unwrap();
+//! let rescued = platter_open::open_rescued(&path, &map, &OpenOptions::default()).unwrap();
+//! let mut buf = [0u8; 512];
+//! assert!(rescued.source.read_exact_at(&mut buf, 2048).is_err());
+//! assert_eq!(rescued.rescue.unwrap().unreadable().unwrap()[0].offset, 2048);
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -36,9 +49,11 @@ mod error;
 mod output_guard;
 mod probe;
 mod registry;
+mod rescue;
 mod signatures;
 mod split_hint;
 
 pub use error::{Error, Result};
 pub use probe::{Confidence, Format, FormatProbe, PROBE_WINDOW_BYTES, ProbeContext};
-pub use registry::{NO_SIGNATURE_NOTE, Opened, Registry, base_context, open};
+pub use registry::{NO_SIGNATURE_NOTE, Opened, Registry, base_context, open, open_rescued};
+pub use rescue::{RescueMap, StatusTotal};

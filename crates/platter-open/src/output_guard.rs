@@ -1,5 +1,6 @@
 //! Refusing to write onto evidence: an output must never be the image being
-//! read, one of its segments, or a block device overlapping it.
+//! read, one of its segments, a block device overlapping it, or the ddrescue
+//! mapfile it is read through.
 //!
 //! Files are compared by identity (`st_dev` + `st_ino`), so hard links,
 //! symbolic links and `..` cannot hide the source. Block devices are compared
@@ -48,6 +49,13 @@ impl Opened {
             segment: segment.to_path_buf(),
             relation,
         };
+        if let Some(map) = &self.rescue {
+            let same = fs::metadata(map.path())
+                .is_ok_and(|m| m.dev() == out_meta.dev() && m.ino() == out_meta.ino());
+            if same {
+                return Err(refuse(map.path(), "the same file as the mapfile"));
+            }
+        }
         for segment in &self.segments {
             // A segment that vanished cannot be written through `out`.
             let Ok(seg_meta) = fs::metadata(segment) else {
@@ -215,6 +223,32 @@ mod tests {
             .unwrap();
         let file = File::open(&other).unwrap();
         opened.check_output_file(&other, &file).unwrap();
+    }
+
+    #[test]
+    fn refuses_the_mapfile_by_any_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("disk.img");
+        let map = dir.path().join("disk.map");
+        fs::write(&img, vec![0u8; 4096]).unwrap();
+        fs::write(&map, "0 +\n0 4096 +\n").unwrap();
+        let opened = crate::open_rescued(&img, &map, &OpenOptions::default()).unwrap();
+        let link = dir.path().join("link.map");
+        std::os::unix::fs::symlink(&map, &link).unwrap();
+        for out in [&map, &link] {
+            let err = opened.check_output_path(out).unwrap_err();
+            assert!(
+                err.to_string().contains("the same file as the mapfile"),
+                "{err}"
+            );
+            assert!(err.to_string().contains("disk.map"), "{err}");
+        }
+        assert!(opened.check_output_path(&img).is_err());
+        let file = File::open(&map).unwrap();
+        assert!(opened.check_output_file(&map, &file).is_err());
+        opened
+            .check_output_path(&dir.path().join("other.map"))
+            .unwrap();
     }
 
     #[test]

@@ -8,6 +8,7 @@ use platter_core::{Extent, SharedSource, Source, read_filled};
 
 use crate::error::Result;
 use crate::registry::Opened;
+use crate::rescue::RescueMap;
 
 /// How many bytes of the start and of the end of a source a probe sees.
 pub const PROBE_WINDOW_BYTES: usize = 64 * 1024;
@@ -82,6 +83,7 @@ pub struct ProbeContext {
     tail: Vec<u8>,
     tail_offset: u64,
     unreadable: Vec<Extent>,
+    rescue: Option<RescueMap>,
 }
 
 impl ProbeContext {
@@ -122,6 +124,7 @@ impl ProbeContext {
             tail,
             tail_offset,
             unreadable,
+            rescue: None,
         })
     }
 
@@ -185,6 +188,16 @@ impl ProbeContext {
         &self.unreadable
     }
 
+    /// The ddrescue mapfile the base is read through, when one was given
+    /// (see [`through_mapfile`](Self::through_mapfile)).
+    pub fn rescue(&self) -> Option<&RescueMap> {
+        self.rescue.as_ref()
+    }
+
+    pub(crate) fn set_rescue(&mut self, rescue: RescueMap) {
+        self.rescue = Some(rescue);
+    }
+
     /// `len` bytes at absolute `offset` when they lie inside the head or
     /// the tail, else `None`.
     pub fn bytes_at(&self, offset: u64, len: usize) -> Option<&[u8]> {
@@ -208,6 +221,7 @@ impl ProbeContext {
             notes: Vec::new(),
             segments: self.segments.clone(),
             device: self.device.clone(),
+            rescue: self.rescue.clone(),
         }
     }
 

@@ -21,6 +21,7 @@ use platter_core::sys::{
 
 use crate::error::Result;
 use crate::probe::{Confidence, Format, FormatProbe, ProbeContext};
+use crate::rescue::{RescueMap, apply_mapfile};
 use crate::signatures;
 use crate::split_hint::first_segment_of;
 
@@ -49,6 +50,10 @@ pub struct Opened {
     pub segments: Vec<PathBuf>,
     /// Block-device details from sysfs when the path is a block device.
     pub device: Option<DeviceInfo>,
+    /// The ddrescue mapfile the image was read through, when one was given
+    /// ([`Registry::open_rescued`]). Outputs must never be written onto it
+    /// either.
+    pub rescue: Option<RescueMap>,
 }
 
 /// The ordered set of format probes used by [`Registry::open`].
@@ -103,8 +108,35 @@ impl Registry {
 
     /// Opens `path`, detecting its format by content.
     pub fn open(&self, path: &Path, opts: &OpenOptions) -> Result<Opened> {
-        let ctx = base_context(path, opts)?;
+        self.open_with(path, None, opts)
+    }
+
+    /// Opens `path` as a GNU ddrescue image whose mapfile is `mapfile`: only
+    /// the areas the map marks finished (`+`) are read from the image; every
+    /// other area reads as unreadable, so it is reported and filled instead
+    /// of passing off ddrescue's placeholder zeros as data.
+    ///
+    /// The map wraps the undecoded bytes before format detection, so a
+    /// rescued container (E01, VHDX, …) is still recognised and its bad
+    /// areas propagate through the decoder. [`Opened::rescue`] holds the map
+    /// and a note summarises it.
+    ///
+    /// # Errors
+    /// Those of [`open`](Self::open), and: the mapfile cannot be read, or is
+    /// malformed (the error names its path and line); a finished block lies
+    /// past the end of the image ([`Error::MapfileBeyondImage`](crate::Error::MapfileBeyondImage)).
+    pub fn open_rescued(&self, path: &Path, mapfile: &Path, opts: &OpenOptions) -> Result<Opened> {
+        self.open_with(path, Some(mapfile), opts)
+    }
+
+    fn open_with(&self, path: &Path, mapfile: Option<&Path>, opts: &OpenOptions) -> Result<Opened> {
+        let mut ctx = base_context(path, opts)?;
+        let mut map_notes = Vec::new();
+        if let Some(mapfile) = mapfile {
+            (ctx, map_notes) = apply_mapfile(ctx, mapfile)?;
+        }
         let mut opened = self.open_context(&ctx)?;
+        opened.notes.extend(map_notes);
         if ctx.segments().len() == 1 {
             if let Some(first) = first_segment_of(path) {
                 opened.notes.push(format!(
@@ -192,4 +224,10 @@ pub fn base_context(path: &Path, opts: &OpenOptions) -> Result<ProbeContext> {
 /// Opens `path` with the [builtin](Registry::builtin) registry.
 pub fn open(path: &Path, opts: &OpenOptions) -> Result<Opened> {
     Registry::builtin().open(path, opts)
+}
+
+/// Opens the ddrescue image `path` through its `mapfile` with the
+/// [builtin](Registry::builtin) registry (see [`Registry::open_rescued`]).
+pub fn open_rescued(path: &Path, mapfile: &Path, opts: &OpenOptions) -> Result<Opened> {
+    Registry::builtin().open_rescued(path, mapfile, opts)
 }
