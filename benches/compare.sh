@@ -7,7 +7,8 @@
 #   (b) dd if=IMG skip=START count=LEN iflag=skip_bytes,count_bytes
 #         | tee fifo_md5 fifo_sha256 > OUT_B   with md5sum and sha256sum
 #       reading the fifos (the read-once equivalent of the shell's
-#       `tee >(md5sum) >(sha256sum)`, but waited for properly)
+#       `tee >(md5sum) >(sha256sum)`, but waited for properly), then
+#       `sync OUT_B`, since platter fsyncs its output before reporting
 #
 # Usage:  bash benches/compare.sh
 # Environment:
@@ -104,6 +105,7 @@ ref_once() {
     dd if="$img" bs=1M skip="$start" count="$len" iflag=skip_bytes,count_bytes status=none \
         | tee "$work/fifo.md5" "$work/fifo.sha256" > "$out"
     wait "$m" "$s"
+    sync "$out" # platter fsyncs its output before it reports: do the same
     t1=$(now_ns)
     echo $(( t1 - t0 ))
 }
