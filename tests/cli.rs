@@ -13,4 +13,8 @@ mod golden;
 mod info;
 mod mapfile;
 mod mapfile_extract;
+mod raid_assemble;
+mod raid_recipe;
+mod raid_scrub_map;
+mod raid_util;
 mod split;

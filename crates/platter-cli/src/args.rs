@@ -17,6 +17,9 @@ pub mod exit {
     /// The command completed, but some data could not be read and was
     /// filled; the report lists the ranges.
     pub const UNREADABLE: u8 = 3;
+    /// `raid scrub` completed and found inconsistent rows (parity or
+    /// copies that do not match the data); the report lists them.
+    pub const INCONSISTENT: u8 = 4;
 }
 
 const LONG_ABOUT: &str = "\
@@ -33,7 +36,8 @@ Exit status:
   0  success
   1  error (the message names the file and byte offset)
   2  usage error (bad command line)
-  3  completed, but some data was unreadable and filled (the report lists the ranges)";
+  3  completed, but some data was unreadable and filled (the report lists the ranges)
+  4  raid scrub found inconsistent rows (the report lists them)";
 
 /// The `platter` command line.
 #[derive(Debug, Parser)]
@@ -82,6 +86,10 @@ pub enum Command {
     /// Partition tables: list partitions, extract one.
     #[command(subcommand)]
     Parts(PartsCommand),
+    /// RAID arrays: assemble from members or a recipe, map a layout,
+    /// scrub parity.
+    #[command(subcommand)]
+    Raid(Box<crate::raid::args::RaidCommand>),
 }
 
 /// `platter info`.
@@ -156,11 +164,11 @@ pub struct HashList(pub Vec<HashAlg>);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockSize(pub usize);
 
-fn parse_hash_list(text: &str) -> Result<HashList, String> {
+pub fn parse_hash_list(text: &str) -> Result<HashList, String> {
     parse_algs(text).map(HashList).map_err(|e| e.to_string())
 }
 
-fn parse_fill_byte(text: &str) -> Result<u8, String> {
+pub fn parse_fill_byte(text: &str) -> Result<u8, String> {
     let t = text.trim();
     let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         Some(hex) => u8::from_str_radix(hex, 16),
@@ -169,7 +177,7 @@ fn parse_fill_byte(text: &str) -> Result<u8, String> {
     parsed.map_err(|_| format!("{text:?} is not a byte: give 0 to 255, or 0x00 to 0xff"))
 }
 
-fn parse_block_size(text: &str) -> Result<BlockSize, String> {
+pub fn parse_block_size(text: &str) -> Result<BlockSize, String> {
     let bytes = parse_size(text, 512).map_err(|e| e.to_string())?;
     match usize::try_from(bytes) {
         Ok(n) if n > 0 && n <= MAX_BLOCK_SIZE => Ok(BlockSize(n)),

@@ -1,31 +1,27 @@
 //! `platter parts extract`: copy one partition to a raw file (or standard
 //! output) while hashing it.
 //!
-//! Safety rules for the output, checked before anything is opened for
-//! writing and again on the open file:
-//! - never the source, one of its segments, a block device overlapping it,
-//!   or its `--mapfile`, even with `--force`;
-//! - an existing output only with `--force` (else it is created with
-//!   `O_CREAT|O_EXCL`);
-//! - never raw bytes to a terminal.
+//! The output follows the rules of [`crate::output`]: never the source, one
+//! of its segments, a block device overlapping it, or its `--mapfile`, even
+//! with `--force`; an existing output only with `--force`; never raw bytes
+//! to a terminal.
 //!
 //! `--bad-map MAP` follows the same rules and must not be the output either.
 //! The exit status is 3 when some of the partition could not be read: the
 //! report lists those ranges, which were filled with `--fill`.
 
-use std::fs::{self, File};
-use std::io::{self, IsTerminal, Write};
-use std::os::fd::AsFd;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use platter_core::size::human_size;
-use platter_hash::{CopyOptions, Digest, copy_hashed};
+use platter_hash::{CopyOptions, Digest};
 use serde::Serialize;
 
 use crate::args::{GlobalOpts, PartsExtractArgs, exit};
 use crate::info::{open_source, partition_table, print_json};
+use crate::output::{Output, check_not_output, same_file};
 use crate::progress::bytes_bar;
 use crate::rescue::{check_new_map, command_line, output_map, sectors};
 
@@ -101,29 +97,15 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
         }
         check_new_map(map, a.force)?;
     }
-    // Whether the output file is ours (created by this run), so a failed
-    // copy may remove it.
-    let created = !to_stdout && !a.force;
-    let mut file = if to_stdout {
-        open_stdout(&opened)?
-    } else {
-        open_output(&opened, &a.output, a.force)?
-    };
+    let out = Output::open(&opened, &a.output, a.force, "partition")?;
     if let Some(map) = &a.bad_map {
         // Another name for the output (a link made beforehand) is caught here.
-        if let Err(err) = check_not_output(map, &file) {
-            drop(file);
-            if created {
-                let _ = fs::remove_file(&a.output);
-            }
+        if let Err(err) = check_not_output("--bad-map", map, out.file()) {
+            out.discard();
             return Err(err);
         }
     }
-    let out_name: PathBuf = if to_stdout {
-        PathBuf::from("<stdout>")
-    } else {
-        a.output.clone()
-    };
+    let out_name = out.name();
 
     let opts = CopyOptions {
         block_size: a.block_size.0,
@@ -135,39 +117,13 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
         g.quiet,
         format!("partition {}", a.partition),
     );
-    let copied = copy_hashed(&window, Some(&mut file), &opts, &|done| {
-        bar.set_position(done)
-    })
-    .map_err(anyhow::Error::new)
-    .and_then(|report| {
-        if !to_stdout {
-            file.sync_all()
-                .with_context(|| format!("cannot flush {} to disk", out_name.display()))?;
-        }
-        Ok(report)
-    });
-    bar.finish_and_clear();
-    let report = match copied {
-        Ok(report) => report,
-        Err(err) => {
-            drop(file);
-            // A file we created holds a partial copy with no digest: remove
-            // it so it cannot be mistaken for the partition.
-            let removed = created && fs::remove_file(&a.output).is_ok();
-            let what = format!(
-                "extracting partition {} of {} to {}{}",
-                a.partition,
-                opened.path.display(),
-                out_name.display(),
-                if removed {
-                    " (the partial output was removed)"
-                } else {
-                    ""
-                }
-            );
-            return Err(err.context(what));
-        }
-    };
+    let report = out.copy_from(&window, &opts, &bar, || {
+        format!(
+            "extracting partition {} of {}",
+            a.partition,
+            opened.path.display()
+        )
+    })?;
 
     if let Some(map) = &a.bad_map {
         output_map(
@@ -272,85 +228,4 @@ fn write_human(w: &mut dyn Write, r: &ExtractReport<'_>) -> io::Result<()> {
         writeln!(w, "bad-area map: {}", map.display())?;
     }
     Ok(())
-}
-
-/// True when `path` exists and is the file described by `meta`.
-fn same_file(path: &Path, meta: &fs::Metadata) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
-}
-
-/// Fails when `map` names the same file as the open output `out`.
-fn check_not_output(map: &Path, out: &File) -> anyhow::Result<()> {
-    if out.metadata().is_ok_and(|o| same_file(map, &o)) {
-        bail!(
-            "--bad-map {} is the output itself: give the mapfile another name",
-            map.display()
-        );
-    }
-    Ok(())
-}
-
-/// Standard output as the destination: refused when it is a terminal or
-/// when it is the source itself (`>> disk.img`).
-/// It is duplicated as a `File` so large writes go out unbuffered.
-fn open_stdout(opened: &platter_open::Opened) -> anyhow::Result<File> {
-    let stdout = io::stdout();
-    if stdout.is_terminal() {
-        bail!(
-            "refusing to write raw partition data to a terminal: redirect standard output or use -o FILE"
-        );
-    }
-    let fd = stdout
-        .as_fd()
-        .try_clone_to_owned()
-        .context("cannot duplicate standard output")?;
-    let file = File::from(fd);
-    opened.check_output_file(Path::new("<stdout>"), &file)?;
-    Ok(file)
-}
-
-/// Opens `path` for writing, following the rules in the module docs.
-fn open_output(opened: &platter_open::Opened, path: &Path, force: bool) -> anyhow::Result<File> {
-    // Before opening anything: opening may create or truncate.
-    opened.check_output_path(path)?;
-    if !force {
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() {
-                    anyhow::anyhow!(
-                        "{} is a directory: give the path of the file to write",
-                        path.display()
-                    )
-                } else if e.kind() == io::ErrorKind::AlreadyExists {
-                    anyhow::anyhow!(
-                        "{} already exists: use --force to overwrite it, or choose another output",
-                        path.display()
-                    )
-                } else {
-                    anyhow::Error::new(e)
-                        .context(format!("cannot create output {}", path.display()))
-                }
-            })?;
-        return Ok(file);
-    }
-    // `--force`: open without truncating, check again what was actually
-    // opened (a symlink may have been swapped in), then truncate.
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .with_context(|| format!("cannot open output {}", path.display()))?;
-    opened.check_output_file(path, &file)?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot inspect output {}", path.display()))?;
-    if meta.is_file() {
-        file.set_len(0)
-            .with_context(|| format!("cannot truncate output {}", path.display()))?;
-    }
-    Ok(file)
 }

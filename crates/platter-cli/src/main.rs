@@ -14,7 +14,9 @@ use clap::Parser;
 mod args;
 mod extract;
 mod info;
+mod output;
 mod progress;
+mod raid;
 mod rescue;
 mod table;
 
@@ -50,6 +52,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Info(a) => info::info(g, a),
         Command::Parts(PartsCommand::List(a)) => info::parts_list(g, a),
         Command::Parts(PartsCommand::Extract(a)) => extract::extract(g, a),
+        Command::Raid(c) => raid::run(g, c),
     }
 }
 

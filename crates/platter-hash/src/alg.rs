@@ -69,14 +69,19 @@ impl FromStr for HashAlg {
 ///
 /// Names are case-insensitive and may be surrounded by spaces; duplicates are
 /// removed, keeping the first occurrence. An empty item (including an empty
-/// list) is an unknown algorithm, and the error names the bad item.
+/// list) is an unknown algorithm, and the error names the bad item. The
+/// whole list `none` means no digests (an empty list), e.g. to time a copy.
 ///
 /// ```
 /// use platter_hash::{HashAlg, parse_algs};
 /// assert_eq!(parse_algs("SHA256, md5,sha256").unwrap(), [HashAlg::Sha256, HashAlg::Md5]);
 /// assert!(parse_algs("md5,crc32").unwrap_err().to_string().contains("crc32"));
+/// assert!(parse_algs("none").unwrap().is_empty());
 /// ```
 pub fn parse_algs(list: &str) -> Result<Vec<HashAlg>> {
+    if list.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
     let mut algs = Vec::new();
     for item in list.split(',') {
         let alg: HashAlg = item.trim().parse()?;
@@ -262,6 +267,11 @@ mod tests {
         }
         assert!(matches!(
             parse_algs(""),
+            Err(Error::UnknownAlgorithm { .. })
+        ));
+        assert_eq!(parse_algs(" None ").unwrap(), []);
+        assert!(matches!(
+            parse_algs("md5,none"),
             Err(Error::UnknownAlgorithm { .. })
         ));
         assert!(matches!(

@@ -55,6 +55,34 @@ pub enum Error {
         /// Length of the image in bytes.
         image_len: u64,
     },
+    /// A RAID recipe that cannot be read, or a RAID error while opening an
+    /// array (the message names the recipe or member).
+    #[error(transparent)]
+    Raid(#[from] platter_raid::Error),
+    /// A member of a RAID array (a recipe's, or one given on the command
+    /// line) could not be opened.
+    #[error("{array}: member {member}")]
+    ArrayMember {
+        /// The array (`"recipe r.json"`, …).
+        array: String,
+        /// The member's index (its slot, for a recipe).
+        member: usize,
+        /// The member's path.
+        path: PathBuf,
+        /// Why it could not be opened.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The members do not fit the array's geometry (too small for the data
+    /// offset, a size override too large, …).
+    #[error("{array}")]
+    ArrayAssembly {
+        /// The array (`"recipe r.json"`, …).
+        array: String,
+        /// The engine's error.
+        #[source]
+        source: platter_raid::Error,
+    },
     /// Inspecting an output path failed.
     #[error("cannot inspect output {path}: {source}")]
     OutputStat {

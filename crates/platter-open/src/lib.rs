@@ -6,8 +6,10 @@
 //! explaining how it was read, the files it is made of and, for block
 //! devices, the sysfs details.
 //!
-//! This build decodes raw images, block devices and split raw sets
-//! (`x.001, x.002…`, `x.aa, x.ab…`). It recognises E01/Ex01, VMDK, VHD, VHDX
+//! This build decodes raw images, block devices, split raw sets
+//! (`x.001, x.002…`, `x.aa, x.ab…`) and RAID recipes (JSON files naming an
+//! array's members and geometry, opened as the assembled array; see
+//! [`RecipeProbe`] and [`open_array`]). It recognises E01/Ex01, VMDK, VHD, VHDX
 //! and qcow signatures and opens such files as raw bytes with a note saying
 //! so. Decoders plug in through [`FormatProbe`] and [`Registry::register`].
 //!
@@ -48,6 +50,7 @@
 mod error;
 mod output_guard;
 mod probe;
+mod raid;
 mod registry;
 mod rescue;
 mod signatures;
@@ -55,5 +58,9 @@ mod split_hint;
 
 pub use error::{Error, Result};
 pub use probe::{Confidence, Format, FormatProbe, PROBE_WINDOW_BYTES, ProbeContext};
+pub use raid::{
+    ARRAY_FORMAT, MAX_NESTING, MemberSpec, OpenedArray, RECIPE_FORMAT, RecipeProbe, is_recipe,
+    open_array, open_recipe,
+};
 pub use registry::{NO_SIGNATURE_NOTE, Opened, Registry, base_context, open, open_rescued};
 pub use rescue::{RescueMap, StatusTotal};

@@ -83,11 +83,13 @@ impl Registry {
 
     /// Every format this build knows. Formats it can recognise but not yet
     /// decode (E01, VMDK, VHD, VHDX, qcow) open as raw with a note saying so.
+    /// RAID recipes open as the array they describe.
     pub fn builtin() -> Self {
         let mut reg = Self::empty();
         for probe in signatures::recognisers() {
             reg.register(probe);
         }
+        reg.register(Box::new(crate::raid::RecipeProbe));
         reg
     }
 

@@ -5,9 +5,13 @@
 #![forbid(unsafe_code)]
 
 pub mod array;
+pub mod assemble;
 pub mod error;
 pub mod geometry;
 pub mod gf;
+pub mod map;
 pub mod metadata;
+pub mod recipe;
+pub mod scrub;
 
 pub use error::{Error, Result};
