@@ -14,37 +14,10 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use platter_core::{MemSource, SharedSource, Source};
-use platter_parts::{MAX_LOGICAL_PARTITIONS, PartitionTable, codes, read_partitions};
+use platter_core::{MemSource, SharedSource};
+use platter_parts::read_partitions;
 
-fn check(disk: &SharedSource, t: &PartitionTable) {
-    let max_parts = (platter_parts::MAX_GPT_ENTRY_ARRAY_BYTES / 128) as usize
-        + 4
-        + MAX_LOGICAL_PARTITIONS as usize;
-    assert!(t.partitions.len() <= max_parts);
-    // Fewer than 64 codes, at most 32 of each, plus one summary.
-    assert!(t.anomalies.len() <= 64 * 32 + 1);
-    for p in &t.partitions {
-        assert!(p.sectors > 0);
-        let end = p.start_bytes.checked_add(p.len_bytes).expect("no overflow");
-        if end <= disk.len() {
-            let w = p
-                .open(disk.clone())
-                .expect("a partition inside the disk opens");
-            assert_eq!(w.len(), p.len_bytes);
-        } else {
-            assert!(p.open(disk.clone()).is_err());
-            let needle = format!("partition {} ", p.index);
-            assert!(
-                t.anomalies
-                    .iter()
-                    .any(|a| a.code == codes::PARTITION_PAST_END && a.message.contains(&needle)),
-                "partition {} lies past the end without an anomaly",
-                p.index
-            );
-        }
-    }
-}
+mod common;
 
 /// A protective MBR sector of `ss` bytes for a disk of `total_sectors`.
 fn protective_mbr(ss: usize, total_sectors: u64) -> Vec<u8> {
@@ -115,5 +88,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let disk: SharedSource = Arc::new(MemSource::new("fuzz.img", img));
     let table = read_partitions(&*disk).expect("in-memory reads cannot fail");
-    check(&disk, &table);
+    common::check_table(&disk, &table);
 });

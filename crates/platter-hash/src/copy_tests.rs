@@ -10,18 +10,7 @@ use platter_core::{ExtentKind, MemSource, SectorSize, clip};
 
 use super::*;
 use crate::alg::hash_bytes;
-
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+use crate::test_data::pseudo_random;
 
 fn opts(block_size: usize, algs: &[HashAlg]) -> CopyOptions {
     CopyOptions {

@@ -32,6 +32,8 @@ mod block;
 mod copy;
 pub mod error;
 mod multi;
+#[cfg(test)]
+mod test_data;
 
 pub use alg::{Digest, HashAlg, hash_bytes, parse_algs};
 pub use block::{Block, BlockPool};

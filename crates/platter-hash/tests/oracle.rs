@@ -7,17 +7,10 @@ use std::process::Command;
 use platter_core::MemSource;
 use platter_hash::{Block, CopyOptions, HashAlg, MultiHasher, copy_hashed, hash_bytes};
 
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+#[path = "../src/test_data.rs"]
+mod test_data;
+
+use test_data::pseudo_random;
 
 /// The hex digest printed by `tool` for `path`.
 fn tool_digest(tool: &str, path: &std::path::Path) -> String {

@@ -10,86 +10,17 @@
 //!
 //! Members are decompressed with the `xz` command (xz-utils) into memory.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+mod md_fixtures;
 
+use std::sync::Arc;
+
+use md_fixtures::{Fixture, all};
 use platter_core::{MemSource, SharedSource, Source};
 use platter_raid::array::RaidArray;
 use platter_raid::geometry::{Geometry, Layout, Level, ParityLayout, Raid0Layout, Raid10Layout};
 use platter_raid::scrub::{Verdict, scrub};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/raid")
-}
-
-fn manifest() -> Value {
-    let text = std::fs::read_to_string(fixtures().join("manifest.json")).expect("manifest.json");
-    serde_json::from_str(&text).expect("manifest is JSON")
-}
-
-/// One array of the manifest, with its members decompressed.
-struct Fixture {
-    name: String,
-    array: Value,
-    members: Vec<Vec<u8>>,
-}
-
-/// `xz -dc` of a member image.
-fn unxz(path: &Path) -> Vec<u8> {
-    let out = Command::new("xz")
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run xz (install xz-utils): {e}"));
-    assert!(
-        out.status.success(),
-        "xz -dc {} failed: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// Every array with its members, decompressed once (in parallel) and
-/// shared by the tests.
-fn all() -> &'static [Fixture] {
-    static ALL: OnceLock<Vec<Fixture>> = OnceLock::new();
-    ALL.get_or_init(load_all)
-}
-
-fn load_all() -> Vec<Fixture> {
-    let m = manifest();
-    let arrays = m["arrays"].as_array().expect("arrays").clone();
-    assert_eq!(arrays.len(), 34, "the README promises 34 arrays");
-    std::thread::scope(|s| {
-        let handles: Vec<_> = arrays
-            .into_iter()
-            .map(|array| {
-                s.spawn(move || {
-                    let members = array["members"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|mem| {
-                            let bytes = unxz(&fixtures().join(mem["file"].as_str().unwrap()));
-                            assert_eq!(bytes.len() as u64, mem["image_bytes"].as_u64().unwrap());
-                            bytes
-                        })
-                        .collect();
-                    Fixture {
-                        name: array["name"].as_str().unwrap().to_string(),
-                        array,
-                        members,
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
 
 /// The geometry from the manifest's own numbers (never from our metadata
 /// parser): level, md layout number, chunk, and per member its role, data
@@ -136,7 +67,7 @@ fn sources(f: &Fixture, leave_out: &[usize]) -> Vec<Option<SharedSource>> {
         .enumerate()
         .map(|(i, b)| {
             (!leave_out.contains(&i)).then(|| {
-                Arc::new(MemSource::new(format!("{}/m{i}", f.name), b.clone())) as SharedSource
+                Arc::new(MemSource::new(format!("{}/m{i}", f.name), b.to_vec())) as SharedSource
             })
         })
         .collect()

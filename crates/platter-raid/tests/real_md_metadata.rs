@@ -13,16 +13,16 @@
 //!
 //! Members are decompressed once with the `xz` command (xz-utils).
 
+mod md_fixtures;
 mod metadata_util;
 mod oracle;
 /// Synthetic md superblocks and DDF metadata on oracle-striped members.
 #[path = "real_md_metadata/synthetic.rs"]
 mod synthetic;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use md_fixtures::{Fixture, all, fixture};
 use platter_core::{SharedSource, Source};
 use platter_raid::Error;
 use platter_raid::assemble::{
@@ -34,26 +34,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 // ---------------------------------------------------------------- fixtures
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/raid")
-}
-
-/// `xz -dc` of a member image.
-fn unxz(path: &Path) -> Vec<u8> {
-    let out = Command::new("xz")
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run xz (install xz-utils): {e}"));
-    assert!(
-        out.status.success(),
-        "xz -dc {} failed: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// A member image shared between tests without copying it.
 #[derive(Debug)]
@@ -80,13 +60,6 @@ impl Source for Image {
     }
 }
 
-/// One array of the manifest with its members (creation order).
-struct Fixture {
-    name: String,
-    array: Value,
-    members: Vec<Arc<Vec<u8>>>,
-}
-
 impl Fixture {
     fn member(&self, k: usize) -> &Value {
         &self.array["members"][k]
@@ -109,46 +82,6 @@ impl Fixture {
         };
         (name, Arc::new(img) as SharedSource)
     }
-}
-
-/// Every array, decompressed once per test binary (in parallel).
-fn all() -> &'static [Fixture] {
-    static ALL: OnceLock<Vec<Fixture>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        let text = std::fs::read_to_string(fixtures().join("manifest.json")).unwrap();
-        let m: Value = serde_json::from_str(&text).unwrap();
-        let arrays = m["arrays"].as_array().unwrap().clone();
-        assert_eq!(arrays.len(), 34, "the README promises 34 arrays");
-        std::thread::scope(|s| {
-            let handles: Vec<_> = arrays
-                .into_iter()
-                .map(|array| {
-                    s.spawn(move || {
-                        let members = array["members"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .map(|mem| {
-                                let b = unxz(&fixtures().join(mem["file"].as_str().unwrap()));
-                                assert_eq!(b.len() as u64, mem["image_bytes"].as_u64().unwrap());
-                                Arc::new(b)
-                            })
-                            .collect();
-                        Fixture {
-                            name: array["name"].as_str().unwrap().to_string(),
-                            array,
-                            members,
-                        }
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        })
-    })
-}
-
-fn fixture(name: &str) -> &'static Fixture {
-    all().iter().find(|f| f.name == name).unwrap()
 }
 
 /// A deterministic permutation of 0..n, seeded by `seed`.

@@ -2,7 +2,7 @@
 //! optional `O_DIRECT` reads through aligned bounce buffers.
 
 use std::fmt;
-use std::fs::File;
+use std::fs::{File, FileType};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use rustix::fs::OFlags;
 use serde::Serialize;
 
-use super::file::pread_full;
-use super::{fstat, ioctl, open_read_only, stat, sysfs, unreadable_kind};
+use super::file::pread_source;
+use super::{fstat, ioctl, open_read_only, require_type, stat, sysfs};
 use crate::error::{Error, Result};
 use crate::source::{SectorSize, Source, clip};
 
@@ -273,13 +273,7 @@ impl Source for BlockDevice {
         if self.direct {
             return self.read_direct(buf, start, end);
         }
-        let want = (end - start) as usize;
-        pread_full(&self.file, &mut buf[..want], start).map_err(|source| Error::Read {
-            name: self.name.clone(),
-            offset: start,
-            len: want as u64,
-            source,
-        })
+        pread_source(&self.file, &self.name, buf, start, end)
     }
 
     fn sector_size(&self) -> SectorSize {
@@ -304,24 +298,13 @@ pub fn device_info(path: &Path) -> Result<Option<DeviceInfo>> {
 
 /// Fails unless `meta` describes a block device.
 fn check_block(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
-    let ft = meta.file_type();
-    if ft.is_block_device() {
-        return Ok(());
-    }
-    match unreadable_kind(&ft) {
-        Some(kind) => Err(Error::NotReadable {
-            path: path.to_path_buf(),
-            kind,
-        }),
-        None => Err(Error::Io {
-            name: path.display().to_string(),
-            what: "open as a block device",
-            source: io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "this is a regular file, not a block device",
-            ),
-        }),
-    }
+    require_type(
+        path,
+        meta,
+        FileType::is_block_device,
+        "open as a block device",
+        "this is a regular file, not a block device",
+    )
 }
 
 /// A logical sector size usable as an `O_DIRECT` alignment.

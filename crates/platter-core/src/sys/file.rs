@@ -1,7 +1,7 @@
 //! Regular files read with `pread`, with holes reported through
 //! `SEEK_DATA`/`SEEK_HOLE`.
 
-use std::fs::File;
+use std::fs::{File, FileType};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{OFlags, SeekFrom};
 use rustix::io::Errno;
 
-use super::{fstat, open_read_only, stat, unreadable_kind};
+use super::{fstat, open_read_only, require_type, stat};
 use crate::error::{Error, Result};
 use crate::source::{Extent, ExtentKind, Source, clip, push_extent, single_extent};
 
@@ -53,24 +53,13 @@ impl FileSource {
 
 /// Fails unless `meta` describes a regular file.
 pub(super) fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
-    let ft = meta.file_type();
-    if ft.is_file() {
-        return Ok(());
-    }
-    match unreadable_kind(&ft) {
-        Some(kind) => Err(Error::NotReadable {
-            path: path.to_path_buf(),
-            kind,
-        }),
-        None => Err(Error::Io {
-            name: path.display().to_string(),
-            what: "open as a regular file",
-            source: io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "this is a block device; open it as one",
-            ),
-        }),
-    }
+    require_type(
+        path,
+        meta,
+        FileType::is_file,
+        "open as a regular file",
+        "this is a block device; open it as one",
+    )
 }
 
 impl Source for FileSource {
@@ -84,18 +73,30 @@ impl Source for FileSource {
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         let (start, end) = clip(self.len, offset, buf.len() as u64);
-        let want = (end - start) as usize;
-        pread_full(&self.file, &mut buf[..want], start).map_err(|source| Error::Read {
-            name: self.name.clone(),
-            offset: start,
-            len: want as u64,
-            source,
-        })
+        pread_source(&self.file, &self.name, buf, start, end)
     }
 
     fn extents(&self, offset: u64, len: u64) -> Result<Vec<Extent>> {
         hole_extents(&self.file, &self.name, self.len, offset, len)
     }
+}
+
+/// Reads `[start, end)` of `file` into `buf[..end-start]` with
+/// [`pread_full`]; a failure is an [`Error::Read`] naming `name` and `start`.
+pub(super) fn pread_source(
+    file: &File,
+    name: &str,
+    buf: &mut [u8],
+    start: u64,
+    end: u64,
+) -> Result<usize> {
+    let want = (end - start) as usize;
+    pread_full(file, &mut buf[..want], start).map_err(|source| Error::Read {
+        name: name.to_owned(),
+        offset: start,
+        len: want as u64,
+        source,
+    })
 }
 
 /// Reads into all of `buf` at `offset`, retrying on `EINTR` and continuing

@@ -150,6 +150,33 @@ fn unreadable_kind(ft: &FileType) -> Option<&'static str> {
     }
 }
 
+/// Fails unless `meta` is of the type `wanted` accepts: an unreadable type
+/// (directory, FIFO…) is [`Error::NotReadable`]; the other readable type is
+/// [`Error::Io`] saying `what` was attempted and `why` it was refused.
+fn require_type(
+    path: &Path,
+    meta: &Metadata,
+    wanted: fn(&FileType) -> bool,
+    what: &'static str,
+    why: &'static str,
+) -> Result<()> {
+    let ft = meta.file_type();
+    if wanted(&ft) {
+        return Ok(());
+    }
+    match unreadable_kind(&ft) {
+        Some(kind) => Err(Error::NotReadable {
+            path: path.to_path_buf(),
+            kind,
+        }),
+        None => Err(Error::Io {
+            name: path.display().to_string(),
+            what,
+            source: io::Error::new(io::ErrorKind::InvalidInput, why),
+        }),
+    }
+}
+
 /// Opens `path` read-only with extra `flags`, trying `O_NOATIME` first so
 /// reading evidence does not change its access time (the kernel refuses it
 /// with `EPERM` unless we own the file or are privileged; then we retry

@@ -16,9 +16,10 @@
 
 use platter_core::Source;
 
+use super::group;
 use super::select::{self, Candidate, Ctx, exclude};
-use super::{AssembleError, Excluded, ExclusionReason, MetadataKind, MetadataPlan, PlanMember};
-use super::{PlanOptions, no_metadata, plan_codes};
+use super::{AssembleError, ExclusionReason, MetadataKind, MetadataPlan};
+use super::{PlanOptions, plan_codes};
 use crate::error::{Error, Result};
 use crate::geometry::{Geometry, Layout, Level, ParityLayout, Raid0Layout, Raid10Layout, SECTOR};
 use crate::metadata::{DdfMetadata, DdfVdConfig, ExamineReport, Finding, MdEquivalent, rfc3339};
@@ -43,94 +44,14 @@ pub(super) fn plan(
     options: &PlanOptions,
 ) -> Result<MetadataPlan> {
     let names: Vec<&str> = members.iter().map(|m| m.0).collect();
-    let mut ddfs: Vec<&DdfMetadata> = Vec::with_capacity(members.len());
-    for (i, m) in report.members.iter().enumerate() {
-        match &m.ddf {
-            Some(d) => ddfs.push(d),
-            None if m.md.is_some() => {
-                return Err(AssembleError::NoMetadata {
-                    name: m.name.clone(),
-                    detail: "holds an md superblock while the other members hold DDF metadata"
-                        .into(),
-                }
-                .into());
-            }
-            None => return Err(no_metadata(&report, i).into()),
-        }
-    }
-    let mut findings = report.findings.clone();
-    let mut excluded = Vec::new();
-
-    let keys: Vec<&str> = ddfs.iter().map(|d| d.header_guid.as_str()).collect();
-    let guid = select::majority(&names, &keys)?;
-    for (i, d) in ddfs.iter().enumerate() {
-        if d.header_guid != guid {
-            let message = format!(
-                "{}: DDF container GUID {} is not {guid}, which the other members carry; left out",
-                names[i], d.header_guid
-            );
-            findings.push(Finding {
-                member: Some(i),
-                code: plan_codes::FOREIGN_EXCLUDED,
-                message: message.clone(),
-            });
-            excluded.push(Excluded {
-                image: i,
-                name: names[i].to_string(),
-                reason: ExclusionReason::ForeignArray {
-                    uuid: d.header_guid.clone(),
-                    array_uuid: guid.clone(),
-                },
-                message,
-            });
-        }
-    }
-    let mut group: Vec<usize> = (0..ddfs.len())
-        .filter(|&i| ddfs[i].header_guid == guid)
-        .collect();
-    let first_in_group = group[0];
-    group.retain(|&i| {
-        let Err(e) = ddfs[i].check_usable(names[i]) else {
-            return true;
-        };
-        exclude(
-            &mut excluded,
-            &mut findings,
-            i,
-            names[i],
-            ExclusionReason::InvalidMetadata {
-                detail: e.to_string(),
-            },
-            format!(
-                "{}: its DDF metadata cannot be trusted ({e}); left out",
-                names[i]
-            ),
-        );
-        false
-    });
-    let Some(&fresh_i) = group.iter().max_by(|&&a, &&b| {
-        (
-            ddfs[a].sequence,
-            ddfs[a].timestamp_secs,
-            std::cmp::Reverse(a),
-        )
-            .cmp(&(
-                ddfs[b].sequence,
-                ddfs[b].timestamp_secs,
-                std::cmp::Reverse(b),
-            ))
-    }) else {
-        return Err(
-            match ddfs[first_in_group].check_usable(names[first_in_group]) {
-                Err(e) => e,
-                Ok(()) => AssembleError::NoMetadata {
-                    name: names[first_in_group].to_string(),
-                    detail: "no usable DDF metadata".into(),
-                }
-                .into(),
-            },
-        );
-    };
+    let group::Grouped {
+        metas: ddfs,
+        key: _,
+        group,
+        fresh: fresh_i,
+        mut excluded,
+        mut findings,
+    } = group::group::<DdfMetadata>(&names, &report)?;
     let fresh = ddfs[fresh_i];
 
     // The newest record of each (VD, BVD) any member holds, freshest member first.
@@ -310,32 +231,16 @@ pub(super) fn plan(
         .filter(|&b| b > 0);
     let (geometry, array_bytes) =
         select::build(base, &by_slot, members, recorded, &array, &mut findings)?;
-    let plan_members = by_slot
-        .iter()
-        .flatten()
-        .map(|p| PlanMember {
-            image: p.cand.image,
-            name: names[p.cand.image].to_string(),
-            slot: p.cand.slot,
-            data_offset_bytes: p.cand.data_offset,
-            size_bytes: p.cand.size,
-            events: None,
-            sequence: p.cand.sequence,
-            kept_stale: p.kept_stale,
-        })
-        .collect();
     Ok(MetadataPlan {
         source: MetadataKind::Ddf {
             revision: fresh.revision.clone(),
         },
         array_uuid: vd,
         array_name: c0.vd_name.clone(),
-        missing_slots: (0..by_slot.len())
-            .filter(|&s| by_slot[s].is_none())
-            .collect(),
+        missing_slots: select::missing_slots(&by_slot),
         geometry,
         array_bytes,
-        members: plan_members,
+        members: select::plan_members(&by_slot, &names),
         excluded,
         findings,
         events: None,

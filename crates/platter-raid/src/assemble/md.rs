@@ -22,9 +22,10 @@
 
 use platter_core::Source;
 
+use super::group;
+use super::plan_codes;
 use super::select::{self, Candidate, Ctx, exclude};
-use super::{AssembleError, Excluded, ExclusionReason, MetadataKind, MetadataPlan, PlanMember};
-use super::{no_metadata, plan_codes};
+use super::{AssembleError, ExclusionReason, MetadataKind, MetadataPlan};
 use crate::error::Result;
 use crate::geometry::{Geometry, Layout, Level, ParityLayout, Raid0Layout, Raid10Layout, SECTOR};
 use crate::metadata::{ExamineReport, Finding, MdRole, MdSuperblock, rfc3339};
@@ -37,91 +38,14 @@ const SECTOR_BYTES: u64 = 512;
 
 pub(super) fn plan(members: &[(&str, &dyn Source)], report: ExamineReport) -> Result<MetadataPlan> {
     let names: Vec<&str> = members.iter().map(|m| m.0).collect();
-    let mut sbs: Vec<&MdSuperblock> = Vec::with_capacity(members.len());
-    for (i, m) in report.members.iter().enumerate() {
-        match &m.md {
-            Some(sb) => sbs.push(sb),
-            None if m.ddf.is_some() => {
-                return Err(AssembleError::NoMetadata {
-                    name: m.name.clone(),
-                    detail: "holds DDF metadata while the other members hold md superblocks".into(),
-                }
-                .into());
-            }
-            None => return Err(no_metadata(&report, i).into()),
-        }
-    }
-    let mut findings = report.findings.clone();
-    let mut excluded = Vec::new();
-
-    // Which array: the UUID most members claim.
-    let keys: Vec<&str> = sbs.iter().map(|s| s.array_uuid.as_str()).collect();
-    let uuid = select::majority(&names, &keys)?;
-    for (i, sb) in sbs.iter().enumerate() {
-        if sb.array_uuid != uuid {
-            let message = format!(
-                "{}: md array UUID {} is not {uuid}, which the other members claim; left out",
-                names[i], sb.array_uuid
-            );
-            findings.push(Finding {
-                member: Some(i),
-                code: plan_codes::FOREIGN_EXCLUDED,
-                message: message.clone(),
-            });
-            excluded.push(Excluded {
-                image: i,
-                name: names[i].to_string(),
-                reason: ExclusionReason::ForeignArray {
-                    uuid: sb.array_uuid.clone(),
-                    array_uuid: uuid.clone(),
-                },
-                message,
-            });
-        }
-    }
-    let mut group: Vec<usize> = (0..sbs.len())
-        .filter(|&i| sbs[i].array_uuid == uuid)
-        .collect();
-    // Superblocks that cannot be trusted are left out; the rest decide.
-    let first_in_group = group[0];
-    group.retain(|&i| {
-        let Err(e) = sbs[i].check_usable(names[i]) else {
-            return true;
-        };
-        exclude(
-            &mut excluded,
-            &mut findings,
-            i,
-            names[i],
-            ExclusionReason::InvalidMetadata {
-                detail: e.to_string(),
-            },
-            format!(
-                "{}: its superblock cannot be trusted ({e}); left out",
-                names[i]
-            ),
-        );
-        false
-    });
-    let Some(&fresh_i) = group.iter().max_by(|&&a, &&b| {
-        (sbs[a].events, sbs[a].utime_secs, std::cmp::Reverse(a)).cmp(&(
-            sbs[b].events,
-            sbs[b].utime_secs,
-            std::cmp::Reverse(b),
-        ))
-    }) else {
-        // Every superblock of the array was untrustworthy: say why for the first.
-        return Err(
-            match sbs[first_in_group].check_usable(names[first_in_group]) {
-                Err(e) => e,
-                Ok(()) => AssembleError::NoMetadata {
-                    name: names[first_in_group].to_string(),
-                    detail: "no usable md superblock".into(),
-                }
-                .into(),
-            },
-        );
-    };
+    let group::Grouped {
+        metas: sbs,
+        key: uuid,
+        group,
+        fresh: fresh_i,
+        mut excluded,
+        mut findings,
+    } = group::group::<MdSuperblock>(&names, &report)?;
     let fresh = sbs[fresh_i];
     let max_events = fresh.events;
 
@@ -294,32 +218,16 @@ pub(super) fn plan(members: &[(&str, &dyn Source)], report: ExamineReport) -> Re
     };
     let (geometry, array_bytes) =
         select::build(base, &by_slot, members, recorded, &array, &mut findings)?;
-    let plan_members = by_slot
-        .iter()
-        .flatten()
-        .map(|p| PlanMember {
-            image: p.cand.image,
-            name: names[p.cand.image].to_string(),
-            slot: p.cand.slot,
-            data_offset_bytes: p.cand.data_offset,
-            size_bytes: p.cand.size,
-            events: p.cand.events,
-            sequence: None,
-            kept_stale: p.kept_stale,
-        })
-        .collect();
     Ok(MetadataPlan {
         source: MetadataKind::Md {
             version: fresh.version.to_string(),
         },
         array_uuid: uuid,
         array_name: fresh.name.clone(),
-        missing_slots: (0..by_slot.len())
-            .filter(|&s| by_slot[s].is_none())
-            .collect(),
+        missing_slots: select::missing_slots(&by_slot),
         geometry,
         array_bytes,
-        members: plan_members,
+        members: select::plan_members(&by_slot, &names),
         excluded,
         findings,
         events: Some(max_events),

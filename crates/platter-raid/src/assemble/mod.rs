@@ -37,6 +37,7 @@
 //! ```
 
 mod ddf;
+mod group;
 mod md;
 mod select;
 

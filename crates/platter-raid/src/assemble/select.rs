@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use platter_core::Source;
 
-use super::{ArrayGroup, AssembleError, Excluded, ExclusionReason, plan_codes};
+use super::{ArrayGroup, AssembleError, Excluded, ExclusionReason, PlanMember, plan_codes};
 use crate::error::Result;
 use crate::geometry::{Geometry, Level, Slot};
 use crate::metadata::Finding;
@@ -52,7 +52,8 @@ pub(super) struct Ctx<'a> {
     pub base: &'a Geometry,
 }
 
-fn missing_slots(by_slot: &[Option<Placed>]) -> Vec<usize> {
+/// The slots no member fills.
+pub(super) fn missing_slots(by_slot: &[Option<Placed>]) -> Vec<usize> {
     (0..by_slot.len())
         .filter(|&s| by_slot[s].is_none())
         .collect()
@@ -287,6 +288,24 @@ pub(super) fn majority(names: &[&str], keys: &[&str]) -> Result<String> {
             .collect(),
     }
     .into())
+}
+
+/// The chosen members as the plan lists them, in slot order.
+pub(super) fn plan_members(by_slot: &[Option<Placed>], names: &[&str]) -> Vec<PlanMember> {
+    by_slot
+        .iter()
+        .flatten()
+        .map(|p| PlanMember {
+            image: p.cand.image,
+            name: names[p.cand.image].to_string(),
+            slot: p.cand.slot,
+            data_offset_bytes: p.cand.data_offset,
+            size_bytes: p.cand.size,
+            events: p.cand.events,
+            sequence: p.cand.sequence,
+            kept_stale: p.kept_stale,
+        })
+        .collect()
 }
 
 /// Records a member left out for its role or metadata.

@@ -79,6 +79,25 @@ impl Level {
     }
 }
 
+/// Implements the `String` conversions behind `#[serde(into = "String",
+/// try_from = "String")]`, through `Display` and `FromStr`.
+macro_rules! string_conversions {
+    ($t:ty) => {
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.to_string()
+            }
+        }
+
+        impl TryFrom<String> for $t {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self, Error> {
+                s.parse()
+            }
+        }
+    };
+}
+
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -245,18 +264,7 @@ impl fmt::Display for ParityLayout {
     }
 }
 
-impl From<ParityLayout> for String {
-    fn from(l: ParityLayout) -> String {
-        l.name().to_string()
-    }
-}
-
-impl TryFrom<String> for ParityLayout {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        s.parse()
-    }
-}
+string_conversions!(ParityLayout);
 
 impl FromStr for ParityLayout {
     type Err = Error;
@@ -504,18 +512,7 @@ impl fmt::Display for Layout {
     }
 }
 
-impl From<Layout> for String {
-    fn from(l: Layout) -> String {
-        l.to_string()
-    }
-}
-
-impl TryFrom<String> for Layout {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        s.parse()
-    }
-}
+string_conversions!(Layout);
 
 impl FromStr for Layout {
     type Err = Error;

@@ -189,41 +189,84 @@ fn majority<'a>(values: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     counts.iter().find(|c| c.1 == best).map(|c| c.0)
 }
 
-fn cross_md(reports: &[MemberReport], out: &mut Vec<Finding>) {
-    let mds: Vec<(&MemberReport, &MdSuperblock)> = reports
+/// The members holding one kind of metadata (`meta`) that belong to the
+/// array whose `key` most of them hold, freshest first by `freshness`
+/// (counter, then time), with that key; a finding for each member naming
+/// another (`label`: how the key and the array are called). `None` when no
+/// member holds this kind of metadata.
+fn array_group<'a, M>(
+    reports: &'a [MemberReport],
+    meta: impl Fn(&'a MemberReport) -> Option<&'a M>,
+    key: impl Fn(&'a M) -> &'a str,
+    freshness: impl Fn(&M) -> (u64, u64),
+    label: (&str, &str),
+    out: &mut Vec<Finding>,
+) -> Option<(&'a str, Vec<(&'a MemberReport, &'a M)>)> {
+    let held: Vec<(&MemberReport, &M)> = reports
         .iter()
-        .filter_map(|r| r.md.as_ref().map(|m| (r, m)))
+        .filter_map(|r| meta(r).map(|m| (r, m)))
         .collect();
-    if mds.is_empty() {
-        return;
-    }
-    // Members ordered freshest first: the majority UUID is the one of the
+    // Members ordered freshest first: the majority key is the one of the
     // freshest member when counts tie.
-    let mut by_fresh = mds.clone();
-    by_fresh.sort_by(|a, b| {
-        b.1.events
-            .cmp(&a.1.events)
-            .then(b.1.utime_secs.cmp(&a.1.utime_secs))
-    });
-    let Some(uuid) = majority(by_fresh.iter().map(|(_, m)| m.array_uuid.as_str())) else {
-        return;
-    };
-    for (r, m) in &mds {
-        if m.array_uuid != uuid {
+    let mut by_fresh = held.clone();
+    by_fresh.sort_by_key(|(_, m)| std::cmp::Reverse(freshness(m)));
+    let wanted = majority(by_fresh.iter().map(|(_, m)| key(m)))?;
+    let (what, array) = label;
+    for (r, m) in &held {
+        if key(m) != wanted {
             out.push(Finding {
                 member: Some(r.index),
                 code: fc::ARRAY_MISMATCH,
                 message: format!(
-                    "{}: md array UUID {} differs from {} (held by most members); it belongs to another array",
-                    r.name, m.array_uuid, uuid
+                    "{}: {what} {} differs from {wanted} (held by most members); it belongs to another {array}",
+                    r.name,
+                    key(m)
                 ),
             });
         }
     }
-    let group: Vec<(&MemberReport, &MdSuperblock)> = by_fresh
+    let group = by_fresh
         .into_iter()
-        .filter(|(_, m)| m.array_uuid == uuid)
+        .filter(|(_, m)| key(m) == wanted)
         .collect();
+    Some((wanted, group))
+}
+
+/// A [`fc::DUPLICATE_ROLE`] finding for each member of every key (role,
+/// disk reference) that more than one member claims, worded by
+/// `message(member name, key, claimant count, claimant names)`.
+fn duplicate_claims(
+    reports: &[MemberReport],
+    claims: &BTreeMap<u32, Vec<usize>>,
+    out: &mut Vec<Finding>,
+    message: impl Fn(&str, u32, usize, &str) -> String,
+) {
+    for (&key, who) in claims {
+        if who.len() > 1 {
+            let names: Vec<&str> = who.iter().map(|&i| reports[i].name.as_str()).collect();
+            let all = names.join(", ");
+            for &i in who {
+                out.push(Finding {
+                    member: Some(i),
+                    code: fc::DUPLICATE_ROLE,
+                    message: message(&reports[i].name, key, who.len(), &all),
+                });
+            }
+        }
+    }
+}
+
+fn cross_md(reports: &[MemberReport], out: &mut Vec<Finding>) {
+    let Some((uuid, group)) = array_group(
+        reports,
+        |r| r.md.as_ref(),
+        |m| m.array_uuid.as_str(),
+        |m| (m.events, m.utime_secs),
+        ("md array UUID", "array"),
+        out,
+    ) else {
+        return;
+    };
     let (fresh_r, fresh) = group[0];
     let max_utime = group.iter().map(|(_, m)| m.utime_secs).max().unwrap_or(0);
 
@@ -293,23 +336,11 @@ fn cross_md(reports: &[MemberReport], out: &mut Vec<Finding>) {
             holders.entry(slot).or_default().push(r.index);
         }
     }
-    for (slot, who) in &holders {
-        if who.len() > 1 {
-            let names: Vec<&str> = who.iter().map(|&i| reports[i].name.as_str()).collect();
-            for &i in who {
-                out.push(Finding {
-                    member: Some(i),
-                    code: fc::DUPLICATE_ROLE,
-                    message: format!(
-                        "{}: role {slot} is claimed by {} members ({}); the one with the most events is current",
-                        reports[i].name,
-                        who.len(),
-                        names.join(", ")
-                    ),
-                });
-            }
-        }
-    }
+    duplicate_claims(reports, &holders, out, |name, slot, count, all| {
+        format!(
+            "{name}: role {slot} is claimed by {count} members ({all}); the one with the most events is current"
+        )
+    });
     if fresh.raid_disks <= MAX_ENUMERATED_DISKS {
         let missing: Vec<u32> = (0..fresh.raid_disks)
             .filter(|s| !holders.contains_key(s))
@@ -330,34 +361,16 @@ fn cross_md(reports: &[MemberReport], out: &mut Vec<Finding>) {
 }
 
 fn cross_ddf(reports: &[MemberReport], out: &mut Vec<Finding>) {
-    let ddfs: Vec<(&MemberReport, &DdfMetadata)> = reports
-        .iter()
-        .filter_map(|r| r.ddf.as_ref().map(|d| (r, d)))
-        .collect();
-    if ddfs.is_empty() {
-        return;
-    }
-    let mut by_fresh = ddfs.clone();
-    by_fresh.sort_by_key(|d| std::cmp::Reverse(d.1.sequence));
-    let Some(guid) = majority(by_fresh.iter().map(|(_, d)| d.header_guid.as_str())) else {
+    let Some((_, group)) = array_group(
+        reports,
+        |r| r.ddf.as_ref(),
+        |d| d.header_guid.as_str(),
+        |d| (u64::from(d.sequence), 0),
+        ("DDF header GUID", "container"),
+        out,
+    ) else {
         return;
     };
-    for (r, d) in &ddfs {
-        if d.header_guid != guid {
-            out.push(Finding {
-                member: Some(r.index),
-                code: fc::ARRAY_MISMATCH,
-                message: format!(
-                    "{}: DDF header GUID {} differs from {} (held by most members); it belongs to another container",
-                    r.name, d.header_guid, guid
-                ),
-            });
-        }
-    }
-    let group: Vec<(&MemberReport, &DdfMetadata)> = by_fresh
-        .into_iter()
-        .filter(|(_, d)| d.header_guid == guid)
-        .collect();
     let (fresh_r, fresh) = group[0];
     for &(r, d) in &group[1..] {
         if d.sequence < fresh.sequence {
@@ -378,23 +391,11 @@ fn cross_ddf(reports: &[MemberReport], out: &mut Vec<Finding>) {
             present.entry(t.refnum).or_default().push(r.index);
         }
     }
-    for (refnum, who) in &present {
-        if who.len() > 1 {
-            let names: Vec<&str> = who.iter().map(|&i| reports[i].name.as_str()).collect();
-            for &i in who {
-                out.push(Finding {
-                    member: Some(i),
-                    code: fc::DUPLICATE_ROLE,
-                    message: format!(
-                        "{}: DDF disk reference {refnum:#010x} is claimed by {} members ({}); duplicate images of one disk?",
-                        reports[i].name,
-                        who.len(),
-                        names.join(", ")
-                    ),
-                });
-            }
-        }
-    }
+    duplicate_claims(reports, &present, out, |name, refnum, count, all| {
+        format!(
+            "{name}: DDF disk reference {refnum:#010x} is claimed by {count} members ({all}); duplicate images of one disk?"
+        )
+    });
     // Members each virtual disk needs (from the freshest member's records).
     let mut seen = BTreeSet::new();
     for c in &fresh.configs {
