@@ -14,6 +14,8 @@ mod info;
 mod mapfile;
 mod mapfile_extract;
 mod raid_assemble;
+mod raid_metadata;
+mod raid_metadata_ddf;
 mod raid_recipe;
 mod raid_scrub_map;
 mod raid_util;

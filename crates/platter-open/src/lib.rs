@@ -60,7 +60,7 @@ pub use error::{Error, Result};
 pub use probe::{Confidence, Format, FormatProbe, PROBE_WINDOW_BYTES, ProbeContext};
 pub use raid::{
     ARRAY_FORMAT, MAX_NESTING, MemberSpec, OpenedArray, RECIPE_FORMAT, RecipeProbe, is_recipe,
-    open_array, open_recipe,
+    open_array, open_array_from_metadata, open_recipe,
 };
 pub use registry::{NO_SIGNATURE_NOTE, Opened, Registry, base_context, open, open_rescued};
 pub use rescue::{RescueMap, StatusTotal};

@@ -1,7 +1,9 @@
 //! RAID arrays as images: [`open_array`] assembles members opened through
 //! the registry (so a member can be anything platter reads: a file, a
 //! block device, a split set, a ddrescue image under its mapfile, later an
-//! E01 or VMDK), and [`RecipeProbe`] recognises a recipe file
+//! E01 or VMDK) with an explicit geometry, [`open_array_from_metadata`]
+//! does the same with the geometry read from the members' md superblocks
+//! or DDF records, and [`RecipeProbe`] recognises a recipe file
 //! (`platter_raid::recipe`) by its content and opens it as the array.
 //!
 //! A recipe may name another recipe as a member (RAID 50, 60, 10 over
@@ -12,11 +14,13 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use platter_core::SharedSource;
 use platter_core::size::human_size;
 use platter_core::sys::OpenOptions;
+use platter_core::{SharedSource, Source};
 use platter_raid::array::RaidArray;
-use platter_raid::geometry::Geometry;
+use platter_raid::assemble::{MetadataPlan, PlanOptions, plan_from_metadata_with};
+use platter_raid::geometry::{Geometry, Level};
+use platter_raid::metadata::{MdRole, probe_ddf, probe_md};
 use platter_raid::recipe::{MAX_RECIPE_BYTES, Recipe, sniff};
 
 use crate::error::{Error, Result};
@@ -34,6 +38,10 @@ pub const ARRAY_FORMAT: Format = Format {
     name: "raid",
     description: "RAID array assembled from its members",
 };
+
+/// The end of the note [`metadata_note`] adds to a raw image holding RAID
+/// metadata (left out of an array's notes: the array says it all).
+const EXAMINE_HINT: &str = "(`platter raid examine` shows it all)";
 
 /// How deeply recipes may name recipes as members.
 pub const MAX_NESTING: usize = 8;
@@ -78,6 +86,137 @@ pub fn open_array(
 ) -> Result<OpenedArray> {
     let opened = open_members(registry, members, opts, label)?;
     assemble(geometry, opened, label)
+}
+
+/// Opens each member with `registry` (honouring its mapfile), reads their
+/// md superblocks or DDF metadata, and assembles the array they describe
+/// ([`platter_raid::assemble::plan_from_metadata_with`]): members may come
+/// in any order, stale members and members of another array are left out,
+/// missing ones are rebuilt while the redundancy allows.
+///
+/// The returned [`OpenedArray`] holds only the members the plan uses (its
+/// geometry numbers them in the order given, skipping those left out), so a
+/// recipe written from it names exactly the array's members; the
+/// [`MetadataPlan`] names every member by its index in `members` and keeps
+/// the reasons for leaving any out. Outputs are checked against every
+/// member given, used or not ([`Opened::segments`]). The array is named
+/// after the metadata (`md:host:name`, `ddf:NAME`).
+///
+/// # Errors
+/// A member that cannot be opened ([`Error::ArrayMember`]); no usable
+/// metadata, members of mixed arrays, two members claiming one role, more
+/// roles missing than the level can rebuild ([`Error::Raid`] wrapping
+/// [`platter_raid::assemble::AssembleError`], naming the members); members
+/// that do not fit the planned geometry ([`Error::ArrayAssembly`]).
+pub fn open_array_from_metadata(
+    registry: &Registry,
+    members: &[MemberSpec],
+    plan_options: &PlanOptions,
+    opts: &OpenOptions,
+) -> Result<(OpenedArray, MetadataPlan)> {
+    let specs: Vec<Option<MemberSpec>> = members.iter().cloned().map(Some).collect();
+    let mut opened: Vec<Option<Opened>> = open_members(registry, &specs, opts, "the array")?;
+    let names: Vec<String> = members
+        .iter()
+        .map(|m| m.path.display().to_string())
+        .collect();
+    let plan = {
+        let sources: Vec<(&str, &dyn Source)> = opened
+            .iter()
+            .zip(&names)
+            .filter_map(|(o, n)| o.as_ref().map(|o| (n.as_str(), &*o.source as &dyn Source)))
+            .collect();
+        plan_from_metadata_with(&sources, plan_options)?
+    };
+    // Keep the members the geometry uses, renumbered in the order given.
+    let mut renumber: Vec<Option<usize>> = vec![None; opened.len()];
+    for s in &plan.geometry.slots {
+        if let Some(i) = s.image {
+            if let Some(r) = renumber.get_mut(i) {
+                *r = Some(0);
+            }
+        }
+    }
+    let mut used: Vec<Option<Opened>> = Vec::new();
+    let mut left_out: Vec<Opened> = Vec::new();
+    for (i, o) in opened.iter_mut().enumerate() {
+        let Some(o) = o.take() else { continue };
+        if renumber[i].is_some() {
+            renumber[i] = Some(used.len());
+            used.push(Some(o));
+        } else {
+            left_out.push(o);
+        }
+    }
+    let mut geometry = plan.geometry.clone();
+    for s in &mut geometry.slots {
+        s.image = s.image.and_then(|i| renumber.get(i).copied().flatten());
+    }
+    let mut arr = assemble(geometry, used, &plan.display_name())?;
+    let name = plan.array_name.as_deref().filter(|n| !n.is_empty());
+    arr.opened.notes.insert(
+        0,
+        format!(
+            "assembled from {} metadata: array {}{}",
+            plan.source,
+            plan.array_uuid,
+            name.map(|n| format!(" ({n})")).unwrap_or_default()
+        ),
+    );
+    for e in &plan.excluded {
+        arr.opened.notes.push(format!("left out: {}", e.message));
+    }
+    for o in left_out {
+        arr.opened.segments.extend(o.segments);
+        arr.opened
+            .segments
+            .extend(o.rescue.as_ref().map(|r| r.path().to_path_buf()));
+    }
+    Ok((arr, plan))
+}
+
+/// One line on the md superblock or DDF metadata found on `source`, for
+/// the notes of an image opened as raw (a RAID member): "md 1.2
+/// superblock at 0x1000: member 2 of raid5 array UUID (host:name), events
+/// 42". `None` when there is none or it cannot be read.
+pub(crate) fn metadata_note(source: &dyn Source) -> Option<String> {
+    if let Ok(Some(sb)) = probe_md(source) {
+        let level = Level::from_md_number(sb.level).map_or_else(
+            || format!("md level {}", sb.level),
+            |l| l.name().to_string(),
+        );
+        let role = match sb.role {
+            MdRole::Active(n) => format!("member {n}"),
+            other => other.to_string(),
+        };
+        let name = sb.name.as_deref().filter(|n| !n.is_empty());
+        return Some(format!(
+            "md {} superblock at {:#x}: {role} of {level} array {}{}, events {} {EXAMINE_HINT}",
+            sb.version,
+            sb.superblock_offset_bytes,
+            sb.array_uuid,
+            name.map(|n| format!(" ({n})")).unwrap_or_default(),
+            sb.events
+        ));
+    }
+    let ddf = probe_ddf(source).ok().flatten()?;
+    let vd = ddf
+        .configs
+        .iter()
+        .find_map(|c| c.this_disk_slot.map(|s| (s, c)))
+        .map(|(slot, c)| {
+            format!(
+                ": slot {slot} of {} virtual disk {}",
+                c.prl_name,
+                c.vd_name.as_deref().unwrap_or(&c.vd_guid)
+            )
+        });
+    Some(format!(
+        "DDF {} metadata, container {}{} {EXAMINE_HINT}",
+        ddf.revision,
+        ddf.header_guid,
+        vd.unwrap_or_default()
+    ))
 }
 
 /// Opens every member, wrapping failures in [`Error::ArrayMember`].
@@ -151,7 +290,11 @@ fn assemble(geometry: Geometry, opened: Vec<Option<Opened>>, label: &str) -> Res
                 end - o.source.len()
             ));
         }
-        for n in o.notes.iter().filter(|n| *n != NO_SIGNATURE_NOTE) {
+        for n in o
+            .notes
+            .iter()
+            .filter(|n| *n != NO_SIGNATURE_NOTE && !n.ends_with(EXAMINE_HINT))
+        {
             notes.push(format!("slot {slot}: {n}"));
         }
         segments.extend(o.segments.iter().cloned());
@@ -406,6 +549,72 @@ mod tests {
             src = e.source();
         }
         assert!(chain.contains("names itself as a member"), "{chain}");
+    }
+
+    /// Decompresses member `k` of the real md array `name` (fixtures/raid).
+    fn real_member(dir: &Path, name: &str, k: usize) -> PathBuf {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../fixtures/raid/{name}/m{k}.img.xz"));
+        let out = dir.join(format!("{name}-m{k}.img"));
+        let status = std::process::Command::new("xz")
+            .arg("-dc")
+            .arg(&src)
+            .stdout(fs::File::create(&out).unwrap())
+            .status()
+            .expect("run xz");
+        assert!(status.success(), "xz -dc {}", src.display());
+        out
+    }
+
+    #[test]
+    fn metadata_assembly_keeps_the_members_used_and_guards_every_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m: Vec<PathBuf> = (0..4)
+            .map(|k| real_member(tmp.path(), "stale-r5", k))
+            .collect();
+        // Given in reverse: the stale m2 is argument 1.
+        let specs: Vec<MemberSpec> = m
+            .iter()
+            .rev()
+            .map(|p| MemberSpec {
+                path: p.clone(),
+                mapfile: None,
+            })
+            .collect();
+        let (arr, plan) = open_array_from_metadata(
+            &Registry::builtin(),
+            &specs,
+            &PlanOptions::default(),
+            &OpenOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(plan.excluded.len(), 1);
+        assert_eq!(plan.excluded[0].image, 1);
+        // The array holds the three fresh members, each in its own slot.
+        assert_eq!(arr.members.len(), 3);
+        let g = arr.array.geometry();
+        for slot in [0, 1, 3] {
+            let i = g.slots[slot].image.unwrap();
+            assert_eq!(arr.members[i].as_ref().unwrap().path, m[slot]);
+        }
+        assert_eq!(arr.array.missing_slots(), vec![2]);
+        assert_eq!(arr.opened.source.len(), 6_094_848);
+        assert!(arr.opened.notes[0].starts_with("assembled from md 1.2 metadata"));
+        assert!(arr.opened.notes.iter().any(|n| n.starts_with("left out: ")));
+        // Outputs are refused onto the member left out as well.
+        for p in &m {
+            assert!(arr.opened.check_output_path(p).is_err(), "{}", p.display());
+        }
+        // Opened alone, a member says what it is.
+        let one = crate::open(&m[2], &OpenOptions::default()).unwrap();
+        assert!(
+            one.notes.iter().any(|n| n
+                .starts_with("md 1.2 superblock at 0x1000: member 2 of raid5 array 068fa514:")
+                && n.contains("events 37")),
+            "{:?}",
+            one.notes
+        );
+        assert!(!arr.opened.notes.iter().any(|n| n.ends_with(EXAMINE_HINT)));
     }
 
     #[test]

@@ -171,6 +171,7 @@ impl Registry {
             None => {
                 let mut raw = ctx.opened_raw();
                 raw.notes.push(NO_SIGNATURE_NOTE.to_string());
+                raw.notes.extend(crate::raid::metadata_note(&*raw.source));
                 raw
             }
         };

@@ -12,9 +12,18 @@ pub enum RaidCommand {
     /// Assemble an array from its members and write it to a file (or only
     /// write a recipe with --recipe-out).
     ///
-    /// Give the geometry explicitly (--level, --layout, --chunk, --order,
-    /// --offset…), or a single recipe file written by --recipe-out.
+    /// Without geometry options the members' own md superblocks or DDF
+    /// records say how: members may be given in any order, stale members
+    /// and members of other arrays are left out (the report says why), and
+    /// missing ones are rebuilt while the redundancy allows. With --level
+    /// (and --layout, --chunk, --order, --offset…) the metadata is ignored
+    /// completely. A single recipe file written by --recipe-out also works.
     Assemble(AssembleArgs),
+    /// Show the md superblock or DDF metadata of each member, and what
+    /// disagrees between them: stale members, members of another array,
+    /// duplicate or missing roles, bad checksums. Findings are information:
+    /// the exit status is 0 unless a member cannot be read.
+    Examine(ExamineArgs),
     /// Print the first rows of a layout: which member holds D0, D1…, P and Q.
     Map(MapArgs),
     /// Check the parity (P and Q) or the copies of every row, without
@@ -59,8 +68,13 @@ pub struct GeometryArgs {
     pub delayed: Option<String>,
     /// A GNU ddrescue mapfile of the member in SLOT: areas it does not mark
     /// rescued are rebuilt from parity or a mirror. Repeatable.
+    /// (With metadata, SLOT is the member's role as the plan shows it.)
     #[arg(long, value_name = "SLOT=MAPFILE")]
     pub member_mapfile: Vec<String>,
+    /// DDF: the virtual disk to assemble, by name or GUID, when the
+    /// container holds several (assembly from metadata only).
+    #[arg(long, value_name = "NAME|GUID")]
+    pub virtual_disk: Option<String>,
 }
 
 impl GeometryArgs {
@@ -75,6 +89,24 @@ impl GeometryArgs {
             || self.size.is_some()
             || self.delayed.is_some()
             || !self.member_mapfile.is_empty()
+            || self.virtual_disk.is_some()
+    }
+
+    /// The first option that only makes sense with --level, when given
+    /// without it (--member-mapfile and --virtual-disk also work with
+    /// metadata).
+    pub fn needs_level(&self) -> Option<&'static str> {
+        [
+            ("--layout", self.layout.is_some()),
+            ("--chunk", self.chunk.is_some()),
+            ("--order", self.order.is_some()),
+            ("--offset", self.offset.is_some()),
+            ("--member-size", self.member_size.is_some()),
+            ("--size", self.size.is_some()),
+            ("--delayed", self.delayed.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
     }
 }
 
@@ -82,7 +114,8 @@ impl GeometryArgs {
 #[derive(Debug, Args)]
 pub struct AssembleArgs {
     /// The member images (files, block devices, first segments of split
-    /// sets), or `missing`; or one recipe file.
+    /// sets), or `missing`; or one recipe file. Assembling from metadata,
+    /// any order will do and `missing` is not needed.
     #[arg(required = true, value_name = "MEMBER")]
     pub members: Vec<PathBuf>,
     /// The geometry.
@@ -113,6 +146,18 @@ pub struct AssembleArgs {
     #[arg(long, value_name = "BYTE", default_value = "0", value_parser = parse_fill_byte)]
     pub fill: u8,
     /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `platter raid examine`.
+#[derive(Debug, Args)]
+pub struct ExamineArgs {
+    /// The member images (files, block devices, first segments of split
+    /// sets).
+    #[arg(required = true, value_name = "MEMBER")]
+    pub members: Vec<PathBuf>,
+    /// Print the report as one JSON object, with every metadata field.
     #[arg(long)]
     pub json: bool,
 }

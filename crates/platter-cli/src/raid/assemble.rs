@@ -1,5 +1,10 @@
 //! `platter raid assemble`: write the assembled array (and/or its recipe).
 //!
+//! Assembled from metadata, the report starts with the plan: the metadata
+//! read, members left out and why, missing slots and every finding; a
+//! recipe written then carries that geometry (and a comment saying where
+//! it came from) so it can be edited.
+//!
 //! The output follows the rules of [`crate::output`]; every member, its
 //! segments and mapfiles, and the recipe read count as the source. The exit
 //! status is 3 when some of the array could not be read or rebuilt: the
@@ -12,6 +17,7 @@ use anyhow::{Context, bail};
 use platter_core::size::human_size;
 use platter_hash::{CopyOptions, Digest, HashAlg, hash_source};
 use platter_open::OpenedArray;
+use platter_raid::assemble::MetadataPlan;
 use platter_raid::recipe::{Recipe, RecipeMember};
 use serde::Serialize;
 
@@ -71,6 +77,8 @@ pub fn member_reports(arr: &OpenedArray) -> Vec<MemberReport> {
 /// What `platter raid assemble --json` prints. Field names are stable.
 #[derive(Debug, Serialize)]
 struct AssembleReport<'a> {
+    /// The plan, when assembled from the members' metadata.
+    metadata: Option<&'a MetadataPlan>,
     geometry: String,
     level: String,
     layout: String,
@@ -113,7 +121,7 @@ pub fn assemble(g: &GlobalOpts, a: &AssembleArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let ArrayInput { arr, recipe } = super::open_from_args(g, &a.members, &a.geometry)?;
+    let ArrayInput { arr, recipe, plan } = super::open_from_args(g, &a.members, &a.geometry)?;
     let out = a
         .output
         .as_deref()
@@ -124,7 +132,7 @@ pub fn assemble(g: &GlobalOpts, a: &AssembleArgs) -> anyhow::Result<u8> {
             Some(o) => check_not_output("--recipe-out", r, o.file()),
             None => Ok(()),
         }
-        .and_then(|()| write_recipe(g, a, &arr, r));
+        .and_then(|()| write_recipe(g, a, &arr, plan.as_ref(), r));
         if let Err(err) = written {
             if let Some(o) = out {
                 o.discard();
@@ -133,6 +141,7 @@ pub fn assemble(g: &GlobalOpts, a: &AssembleArgs) -> anyhow::Result<u8> {
         }
     }
     let mut report = AssembleReport {
+        metadata: plan.as_ref(),
         geometry: arr.array.geometry().describe(),
         level: arr.array.geometry().level.to_string(),
         layout: arr.array.geometry().layout.to_string(),
@@ -203,6 +212,7 @@ fn write_recipe(
     g: &GlobalOpts,
     a: &AssembleArgs,
     arr: &OpenedArray,
+    plan: Option<&MetadataPlan>,
     path: &Path,
 ) -> anyhow::Result<()> {
     let mut images = Vec::with_capacity(arr.members.len());
@@ -226,6 +236,7 @@ fn write_recipe(
     }
     let mut recipe = Recipe::from_geometry(arr.array.geometry(), &images)?;
     recipe.array_size_bytes = Some(arr.array.mapping().array_size());
+    recipe.comment = plan.map(recipe_comment);
     recipe.relative_paths(path);
     let text = recipe.to_json().with_context(|| {
         format!(
@@ -235,6 +246,16 @@ fn write_recipe(
     })?;
     write_small_file(&arr.opened, path, &text, a.force, "--recipe-out")
         .with_context(|| format!("cannot write the recipe {}", path.display()))
+}
+
+/// Where a recipe written from metadata came from.
+fn recipe_comment(plan: &MetadataPlan) -> String {
+    let mut c = format!("from metadata: {}", super::metadata::summary(plan));
+    for e in &plan.excluded {
+        c.push_str("; left out ");
+        c.push_str(&super::metadata::exclusion_text(e));
+    }
+    c
 }
 
 /// The sha256 of a member's file(s) as stored (`sha256sum` of the file; a
@@ -265,11 +286,17 @@ fn write_human(w: &mut dyn Write, r: &AssembleReport<'_>, sector: u32) -> io::Re
     let field = |w: &mut dyn Write, label: &str, value: &dyn std::fmt::Display| {
         writeln!(w, "{:<17}{value}", format!("{label}:"))
     };
+    if let Some(plan) = r.metadata {
+        super::metadata::write_head(w, plan)?;
+    }
     field(w, "array", &r.geometry)?;
     if let Some(p) = r.recipe {
         field(w, "recipe", &p.display())?;
     }
     write_members(w, &r.members)?;
+    if let Some(plan) = r.metadata {
+        super::metadata::write_decisions(w, plan)?;
+    }
     field(
         w,
         "array size",

@@ -1,13 +1,15 @@
 //! `platter raid …`: assemble, map and scrub arrays.
 //!
 //! An array is described on the command line by its members and explicit
-//! geometry options ([`args::GeometryArgs`]), or by one recipe file. (The
-//! members' own md/DDF metadata will be a third way: [`open_from_args`] is
-//! where it plugs in.)
+//! geometry options ([`args::GeometryArgs`]), by one recipe file, or by
+//! the members alone, whose md/DDF metadata then gives the geometry
+//! ([`open_from_args`] decides which).
 
 pub mod args;
 mod assemble;
+mod examine;
 mod map;
+mod metadata;
 mod scrub;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use platter_core::size::parse_size;
 use platter_open::{MemberSpec, OpenedArray, Registry, is_recipe, open_array, open_recipe};
+use platter_raid::assemble::MetadataPlan;
 use platter_raid::geometry::{DelayedParity, Geometry, Layout, Level, Slot};
 
 use crate::args::GlobalOpts;
@@ -24,6 +27,7 @@ use args::{GeometryArgs, RaidCommand};
 pub fn run(g: &GlobalOpts, c: &RaidCommand) -> anyhow::Result<u8> {
     match c {
         RaidCommand::Assemble(a) => assemble::assemble(g, a),
+        RaidCommand::Examine(a) => examine::examine(g, a),
         RaidCommand::Map(a) => map::map(a),
         RaidCommand::Scrub(a) => scrub::scrub(g, a),
     }
@@ -35,10 +39,14 @@ pub struct ArrayInput {
     pub arr: OpenedArray,
     /// The recipe it was read from, if any.
     pub recipe: Option<PathBuf>,
+    /// How the members' metadata was read, when the array was assembled
+    /// from it (member indexes are those of the non-`missing` arguments).
+    pub plan: Option<MetadataPlan>,
 }
 
 /// Opens the array of `members` + `geo`, or the recipe given as the only
-/// member.
+/// member, or the array the members' md/DDF metadata describes when no
+/// geometry is given (explicit geometry overrides metadata completely).
 pub fn open_from_args(
     g: &GlobalOpts,
     members: &[PathBuf],
@@ -66,18 +74,37 @@ pub fn open_from_args(
                 return Ok(ArrayInput {
                     arr,
                     recipe: Some(only.clone()),
+                    plan: None,
                 });
             }
         }
-        // Assembly from the members' md/DDF superblocks goes here.
+        if let Some(flag) = geo.needs_level() {
+            bail!(
+                "{flag} needs --level: explicit geometry replaces the members' metadata \
+                 completely, so give --level (and --layout, --chunk… as needed), or no \
+                 geometry option at all to assemble from the md/DDF metadata"
+            );
+        }
+        let (arr, plan) = metadata::open(g, members, geo)?;
+        return Ok(ArrayInput {
+            arr,
+            recipe: None,
+            plan: Some(plan),
+        });
+    }
+    if let Some(vd) = &geo.virtual_disk {
         bail!(
-            "give the geometry with --level (and --layout, --chunk, --order, --offset as \
-             needed), or a recipe file written by `platter raid assemble --recipe-out`"
+            "--virtual-disk {vd} chooses a DDF virtual disk when assembling from metadata; \
+             with --level the geometry is given explicitly: drop one of them"
         );
     }
     let (geometry, specs) = geometry_from_args(members, geo)?;
     let arr = open_array(&Registry::builtin(), geometry, &specs, &opts, "array")?;
-    Ok(ArrayInput { arr, recipe: None })
+    Ok(ArrayInput {
+        arr,
+        recipe: None,
+        plan: None,
+    })
 }
 
 /// The `missing` keyword in member lists.
@@ -186,28 +213,38 @@ fn geometry_from_args(
             })
         })
         .collect();
-    for item in &geo.member_mapfile {
+    for (slot, file) in parse_member_mapfiles(&geo.member_mapfile)? {
+        let Some(Some(image)) = order.get(slot) else {
+            bail!(
+                "--member-mapfile {slot}={}: slot {slot} has no member (the array has {n} \
+                 slots, numbered from 0)",
+                file.display()
+            );
+        };
+        if let Some(spec) = specs[*image].as_mut() {
+            spec.mapfile = Some(file);
+        }
+    }
+    Ok((geometry, specs))
+}
+
+/// The `--member-mapfile SLOT=FILE` items, checked: slot numbers, each
+/// slot once.
+fn parse_member_mapfiles(items: &[String]) -> anyhow::Result<Vec<(usize, PathBuf)>> {
+    let mut out: Vec<(usize, PathBuf)> = Vec::with_capacity(items.len());
+    for item in items {
         let (slot, file) = item.split_once('=').ok_or_else(|| {
             anyhow::anyhow!("--member-mapfile {item}: expected SLOT=MAPFILE, e.g. 2=m2.map")
         })?;
         let slot: usize = slot.trim().parse().map_err(|_| {
             anyhow::anyhow!("--member-mapfile {item}: {slot:?} is not a slot number")
         })?;
-        let Some(Some(image)) = order.get(slot) else {
-            bail!(
-                "--member-mapfile {item}: slot {slot} has no member (the array has {n} slots, \
-                 numbered from 0)"
-            );
-        };
-        let Some(spec) = specs[*image].as_mut() else {
-            bail!("--member-mapfile {item}: slot {slot} has no member");
-        };
-        if spec.mapfile.is_some() {
+        if out.iter().any(|(s, _)| *s == slot) {
             bail!("--member-mapfile: slot {slot} is given two mapfiles");
         }
-        spec.mapfile = Some(PathBuf::from(file));
+        out.push((slot, PathBuf::from(file)));
     }
-    Ok((geometry, specs))
+    Ok(out)
 }
 
 /// One size for every slot, or one per slot.

@@ -8,6 +8,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use platter_raid::assemble::MetadataPlan;
 use platter_raid::scrub::{Check, ScrubReport, ScrubRun, Verdict, scrub as run_scrub};
 use serde::Serialize;
 
@@ -21,6 +22,8 @@ use crate::progress::bytes_bar;
 /// What `platter raid scrub --json` prints. Field names are stable.
 #[derive(Debug, Serialize)]
 struct ScrubJson<'a> {
+    /// The plan, when assembled from the members' metadata.
+    metadata: Option<&'a MetadataPlan>,
     recipe: Option<PathBuf>,
     members: Vec<MemberReport>,
     array_size_bytes: u64,
@@ -30,7 +33,7 @@ struct ScrubJson<'a> {
 
 /// `platter raid scrub`.
 pub fn scrub(g: &GlobalOpts, a: &ScrubArgs) -> anyhow::Result<u8> {
-    let ArrayInput { arr, recipe } = super::open_from_args(g, &a.members, &a.geometry)?;
+    let ArrayInput { arr, recipe, plan } = super::open_from_args(g, &a.members, &a.geometry)?;
     let size = arr.array.mapping().array_size();
     let bar = bytes_bar(size, g.quiet, "scrub".into());
     let report = run_scrub(&arr.array, &|done| bar.set_position(done));
@@ -39,6 +42,7 @@ pub fn scrub(g: &GlobalOpts, a: &ScrubArgs) -> anyhow::Result<u8> {
     let mut out = io::stdout().lock();
     if a.json {
         let j = ScrubJson {
+            metadata: plan.as_ref(),
             recipe,
             members: member_reports(&arr),
             array_size_bytes: size,
@@ -49,7 +53,10 @@ pub fn scrub(g: &GlobalOpts, a: &ScrubArgs) -> anyhow::Result<u8> {
         if let Some(r) = &recipe {
             writeln!(out, "{:<17}{}", "recipe:", r.display())?;
         }
-        write_human(&mut out, &arr, &report)?;
+        if let Some(plan) = &plan {
+            super::metadata::write_head(&mut out, plan)?;
+        }
+        write_human(&mut out, &arr, plan.as_ref(), &report)?;
     }
     out.flush()?;
     Ok(if !report.is_consistent() {
@@ -137,6 +144,7 @@ fn write_run(
 fn write_human(
     w: &mut dyn Write,
     arr: &platter_open::OpenedArray,
+    plan: Option<&MetadataPlan>,
     r: &ScrubReport,
 ) -> io::Result<()> {
     let field = |w: &mut dyn Write, label: &str, value: &dyn std::fmt::Display| {
@@ -144,6 +152,9 @@ fn write_human(
     };
     field(w, "array", &r.geometry)?;
     write_members(w, &member_reports(arr))?;
+    if let Some(plan) = plan {
+        super::metadata::write_decisions(w, plan)?;
+    }
     let what = match r.check {
         Check::Parity => "P",
         Check::ParityAndQ => "P and Q",
