@@ -3,10 +3,15 @@
 # on RAID5 and RAID6 member images made here, and checks what it assembles.
 #
 #   cat     cat R5/m0 … R5/m3 > /dev/null                   (4 × SIZE bytes)
+#   dd      the same with dd bs=4M, platter's read size      (informational)
 #   r5      platter raid assemble R5/m0 … m3 --level 5 …    (intact, 3 × SIZE)
 #   r5-1    the same without m2: --order 0,1,missing,2       (XOR rebuild)
 #   r6-2    RAID6 of 5 members without m1 and m3:
 #           --order 0,missing,1,missing,2                    (P+Q rebuild)
+#   r5-hashed  r5 with platter's default digests (MD5 + SHA-256), informational
+#
+# The timed cases pass `--hash none`: what is measured is the RAID engine
+# and the copy, not MD5 (which alone runs at ~0.5 GB/s per core).
 #
 # All arrays are left-symmetric with 64 KiB chunks and 3 data members per
 # row, so every array holds the same 3 × SIZE logical bytes. The members are
@@ -35,10 +40,16 @@
 #                   unless KEEP=1); needs 9 × SIZE free, 13 × SIZE with
 #                   WITH_DISSECT=1
 #   PLATTER=…       a platter binary to use instead of building one
+#   PRELOAD=…       a library to LD_PRELOAD into platter only, e.g.
+#                   /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 (whose large
+#                   allocations are page-aligned: see docs/benchmarks.md)
+#   HASH=none       the --hash list of the timed cases; `default` for none
+#                   given (a platter refusing `none` falls back to that)
 #   WITH_DISSECT=1  also compare with dissect.volume (python3 module, `pip
 #                   install dissect.volume`) on the real md RAID5 array
 #                   fixtures/raid/r5-defoff (metadata 1.2), DISSECT_REPS=20
-#                   reads of it on each side
+#                   reads of it on each side, and on a 3 × SIZE md RAID5
+#                   made of its superblocks and the RAID5 members (part 4)
 #
 # Exit status: 0 when every case ran, its output matched and every target
 # was met; 1 on a mismatch or error; 3 when a target was missed; 2 when the
@@ -56,7 +67,7 @@ DISSECT_REPS=${DISSECT_REPS:-20}
 CHUNK=65536
 
 die() { echo "raid_compare.sh: $*" >&2; exit 1; }
-for tool in python3 numfmt cat awk; do
+for tool in python3 numfmt cat awk dd; do
     command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
 
@@ -166,6 +177,11 @@ if [[ -z ${PLATTER:-} ]]; then
     PLATTER=${CARGO_TARGET_DIR:-$ROOT/target}/release/platter
 fi
 [[ -x $PLATTER ]] || die "no platter binary at $PLATTER"
+RUN_PLATTER=("$PLATTER")
+if [[ -n ${PRELOAD:-} ]]; then
+    [[ -r $PRELOAD ]] || die "PRELOAD=$PRELOAD: no such library"
+    RUN_PLATTER=(env "LD_PRELOAD=$PRELOAD" "$PLATTER")
+fi
 have_assemble=1
 "$PLATTER" raid assemble --help >/dev/null 2>&1 || have_assemble=0
 
@@ -182,7 +198,7 @@ case_cmd() {
         *) die "unknown case $1" ;;
     esac
     if [[ $1 != r5-hashed ]]; then CMD+=("${HASH_ARGS[@]}"); fi
-    CMD=("$PLATTER" raid assemble "${CMD[@]}" -o -)
+    CMD=("${RUN_PLATTER[@]}" raid assemble "${CMD[@]}" -o -)
 }
 CASES=(r5 r5-1 r6-2)
 declare -A TARGET=([r5]=0.8 [r5-1]=0.6 [r6-2]=0.4)
@@ -208,6 +224,15 @@ echo "== timing cat of the 4 RAID5 members (the I/O limit), best of $RUNS"
 cat_ns=$(best_of cat_members)
 cat_mbps=$(mbps $(( 4 * member )) "$cat_ns")
 printf '   cat: %s s, %s MB/s\n' "$(secs "$cat_ns")" "$cat_mbps"
+# The same reads in platter's 4 MiB blocks: a buffer that no longer fits in
+# the CPU caches, as platter's does not (informational, no target).
+dd_members() {
+    local f
+    for f in "${R5[@]}"; do dd if="$f" of=/dev/null bs=4M status=none; done
+}
+echo "== timing dd bs=4M of the same members, best of $RUNS"
+dd_ns=$(best_of dd_members)
+printf '   dd:  %s s, %s MB/s\n' "$(secs "$dd_ns")" "$(mbps $(( 4 * member )) "$dd_ns")"
 
 if [[ $have_assemble == 0 ]]; then
     echo "!! $PLATTER has no 'raid assemble' command yet: platter cases skipped" >&2
@@ -344,14 +369,14 @@ print(h.hexdigest())' "$@"
     echo "== dissect.volume vs platter on fixtures/raid/r5-defoff, $DISSECT_REPS reads each"
     read -r d_bytes d_ns d_size d_sha < <(python3 "$work/dissect_read.py" "$DISSECT_REPS" 1 "$fx"/m{0,1,2,3}.img)
     fx_args=("$fx"/m{0,1,2,3}.img --level 5 "${GEO[@]}" --offset 1M "${HASH_ARGS[@]}")
-    "$PLATTER" raid assemble "${fx_args[@]}" -o - > "$fx/array.out" 2> "$fx/platter.log" \
+    "${RUN_PLATTER[@]}" raid assemble "${fx_args[@]}" -o - > "$fx/array.out" 2> "$fx/platter.log" \
         || { cat "$fx/platter.log" >&2; die "platter raid assemble failed on r5-defoff"; }
     fx_size=$(stat -c %s "$fx/array.out")
     p_sha=$(sha_file "$fx/array.out")
     p_prefix=$(sha_file "$fx/array.out" "$d_size")
     t0=$(now_ns)
     for (( i = 0; i < DISSECT_REPS; i++ )); do
-        "$PLATTER" raid assemble "${fx_args[@]}" -o - > /dev/null 2>&1
+        "${RUN_PLATTER[@]}" raid assemble "${fx_args[@]}" -o - > /dev/null 2>&1
     done
     p_ns=$(( $(now_ns) - t0 ))
     fx_d_mbps=$(mbps $(( d_bytes * DISSECT_REPS )) "$d_ns")
@@ -391,7 +416,7 @@ PY
     MD=("$work"/md-m{0,1,2,3}.img)
     cat "${MD[@]}" > /dev/null
     read -r d_bytes d_ns d_size d_sha < <(python3 "$work/dissect_read.py" 1 "$CHECK" "${MD[@]}")
-    md_read() { "$PLATTER" raid assemble "${MD[@]}" --level 5 "${GEO[@]}" --offset 1M "${HASH_ARGS[@]}" -o - > /dev/null 2>&1; }
+    md_read() { "${RUN_PLATTER[@]}" raid assemble "${MD[@]}" --level 5 "${GEO[@]}" --offset 1M "${HASH_ARGS[@]}" -o - > /dev/null 2>&1; }
     p_ns=$(best_of md_read)
     d_mbps=$(mbps "$d_bytes" "$d_ns")
     p_mbps=$(mbps "$array" "$p_ns")
@@ -411,8 +436,13 @@ fi
 echo
 echo "member size      : $member bytes; array: $array bytes; warm page cache; $(nproc) CPUs"
 echo "platter digests  : $hash_note"
+echo "LD_PRELOAD       : ${PRELOAD:-none (glibc malloc)}"
 printf '%-33s %9s %9s %7s %8s %9s  %s\n' case seconds MB/s ratio target "RSS MiB" verdict
 printf '%-33s %9s %9s %7s %8s %9s  %s\n' "cat 4 members" "$(secs "$cat_ns")" "$cat_mbps" 1.00 - - "I/O limit"
+printf '%-33s %9s %9s %7s %8s %9s  %s\n' "dd bs=4M, 4 members" "$(secs "$dd_ns")" \
+    "$(mbps $(( 4 * member )) "$dd_ns")" \
+    "$(awk -v a="$(mbps $(( 4 * member )) "$dd_ns")" -v c="$cat_mbps" 'BEGIN { printf "%.2f", a / c }')" \
+    - - "(no target)"
 for c in "${CASES[@]}"; do
     if [[ -z ${TARGET[$c]:-} ]]; then # informational row, no target
         printf '%-33s %9s %9s %7s %8s %9s  %s\n' "${LABEL[$c]}" "$(secs "${NS[$c]}")" \
