@@ -1,0 +1,426 @@
+//! Content continuity: chunk size from where same-member continuity
+//! breaks, and member order and layout from continuity across the chunk
+//! boundaries a candidate predicts (RAID5/4, and RAID6 ties that parity
+//! cannot separate).
+//!
+//! Every RAID5 member is the XOR of the others, so parity cannot say which
+//! member holds parity in a row. What does differ between candidates is
+//! the logical byte stream they assemble: under the right (layout, chunk,
+//! order) the last sector of each logical chunk is followed by the sector
+//! that really came next, and consecutive sectors of real data resemble
+//! each other (shared structure, text, counters that differ in the last
+//! digits). The score of a candidate is the mean byte-position similarity
+//! of the sector pairs that meet at its chunk boundaries.
+//!
+//! Similarities are precomputed once per chunk size and row, for every
+//! (member, member) pair, so scoring the n!·6 candidates is a table walk.
+
+use platter_raid::geometry::{Level, ParityLayout};
+use rayon::prelude::*;
+
+use crate::bytes::{is_zero, words, zero_bytes};
+use crate::placement::{CHUNKS, PlacementTable, permutations};
+use crate::raid6::Scored;
+use crate::sample::{SECTOR, Samples};
+
+/// The boundary similarities of one row.
+#[derive(Debug, Clone)]
+struct RowSims {
+    row: u64,
+    /// `same[a*n+b]`: end of member a's chunk vs start of member b's chunk,
+    /// same row; `None` when either sector is all zero.
+    same: Vec<Option<f32>>,
+    /// Same, with b's chunk taken from the next row.
+    next: Option<Vec<Option<f32>>>,
+}
+
+/// Continuity of the sector pair (`a`, `b`) meeting at a chunk boundary,
+/// 0…1: of the byte positions that stay the same from `a_prev` to `a`
+/// (and from `b` to `b_next`), inside each chunk, the fraction that also
+/// stay the same from `a` to `b`. Structure that persists within a chunk
+/// should persist across the boundary to the chunk that really follows;
+/// noise-like positions (changing within the chunk) do not count. `None`
+/// when a sector is all zero or no position is stable.
+fn similarity(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<f32> {
+    if is_zero(a) || is_zero(b) {
+        return None;
+    }
+    let (mut stable, mut kept) = (0u32, 0u32);
+    let it = words(a_prev).zip(words(a)).zip(words(b).zip(words(b_next)));
+    for ((wp, wa), (wb, wn)) in it {
+        let cross = zero_bytes(wa ^ wb);
+        let sa = zero_bytes(wp ^ wa);
+        let sb = zero_bytes(wn ^ wb);
+        stable += sa.count_ones() + sb.count_ones();
+        kept += (sa & cross).count_ones() + (sb & cross).count_ones();
+    }
+    (stable > 0).then(|| kept as f32 / stable as f32)
+}
+
+/// Row similarity tables for one chunk size.
+fn row_sims(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<RowSims> {
+    let sec = SECTOR as u64;
+    let mut out = Vec::new();
+    for w in &samples.windows {
+        let wlen = w.data[0].len() as u64;
+        let end = w.offset + wlen;
+        let first_row = w.offset.saturating_sub(off).div_ceil(chunk);
+        let mut row = first_row;
+        loop {
+            let start = off + row * chunk;
+            if start < w.offset || start + chunk > end {
+                break;
+            }
+            let last = ((start + chunk - sec - w.offset) / sec) as usize;
+            let first = ((start - w.offset) / sec) as usize;
+            let table = |b_first: usize| -> Vec<Option<f32>> {
+                let mut t = Vec::with_capacity(n * n);
+                for a in 0..n {
+                    for b in 0..n {
+                        t.push(if a == b {
+                            None
+                        } else {
+                            similarity(
+                                w.sector(a, last - 1),
+                                w.sector(a, last),
+                                w.sector(b, b_first),
+                                w.sector(b, b_first + 1),
+                            )
+                        });
+                    }
+                }
+                t
+            };
+            let same = table(first);
+            let next = (start + chunk + 2 * sec <= end).then(|| table(last + 1));
+            if same.iter().any(Option::is_some) {
+                out.push(RowSims { row, same, next });
+            }
+            row += 1;
+        }
+    }
+    out
+}
+
+/// Statistics of a candidate's boundary similarities.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Continuity {
+    /// Mean similarity, 0…1.
+    pub mean: f64,
+    /// Variance of the per-boundary similarity.
+    pub var: f64,
+    /// Boundaries scored.
+    pub count: u64,
+}
+
+/// The boundary sector pairs of a candidate, one entry per (row, data
+/// chunk) position in a fixed order: the pair's table index (0 for
+/// same-row, 1 for next-row, then the member pair) and its similarity.
+fn boundaries(
+    rows: &[RowSims],
+    t: &PlacementTable,
+    order: &[usize],
+    n: usize,
+) -> Vec<Option<(usize, f32)>> {
+    let mut out = Vec::new();
+    for r in rows {
+        let data = &t.row(r.row).data_slots;
+        for pair in data.windows(2) {
+            let idx = order[pair[0]] * n + order[pair[1]];
+            out.push(r.same[idx].map(|v| (idx, v)));
+        }
+        let nd = &t.row(r.row + 1).data_slots;
+        out.push(match (&r.next, data.last(), nd.first()) {
+            (Some(next), Some(&last), Some(&first)) => {
+                let idx = order[last] * n + order[first];
+                next[idx].map(|v| (n * n + idx, v))
+            }
+            _ => None,
+        });
+    }
+    out
+}
+
+fn stats(values: impl Iterator<Item = f64>) -> Continuity {
+    let (mut sum, mut sq, mut count) = (0f64, 0f64, 0u64);
+    for x in values {
+        sum += x;
+        sq += x * x;
+        count += 1;
+    }
+    if count == 0 {
+        return Continuity::default();
+    }
+    let mean = sum / count as f64;
+    Continuity {
+        mean,
+        var: (sq / count as f64 - mean * mean).max(0.0),
+        count,
+    }
+}
+
+fn continuity(rows: &[RowSims], t: &PlacementTable, order: &[usize], n: usize) -> Continuity {
+    stats(
+        boundaries(rows, t, order, n)
+            .into_iter()
+            .flatten()
+            .map(|(_, v)| f64::from(v)),
+    )
+}
+
+fn paired(
+    rows: &[RowSims],
+    n: usize,
+    a: (&PlacementTable, &[usize]),
+    b: (&PlacementTable, &[usize]),
+) -> f64 {
+    let ba = boundaries(rows, a.0, a.1, n);
+    let bb = boundaries(rows, b.0, b.1, n);
+    let diffs = ba.iter().zip(&bb).filter_map(|(x, y)| match (x, y) {
+        (Some((i, u)), Some((j, v))) if i != j => Some(f64::from(*u) - f64::from(*v)),
+        _ => None,
+    });
+    let d = stats(diffs);
+    if d.count < 2 {
+        return 0.0;
+    }
+    let se = (d.var / d.count as f64).sqrt();
+    if se > 0.0 {
+        d.mean / se
+    } else if d.mean > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
+}
+
+/// Boundary similarity tables per chunk size, computed once each.
+#[derive(Debug)]
+pub struct RowCache<'a> {
+    samples: &'a Samples,
+    n: usize,
+    off: u64,
+    map: std::collections::HashMap<u64, Vec<RowSims>>,
+}
+
+impl<'a> RowCache<'a> {
+    /// An empty cache for `n` members with data at `off`.
+    pub fn new(samples: &'a Samples, n: usize, off: u64) -> Self {
+        RowCache {
+            samples,
+            n,
+            off,
+            map: std::collections::HashMap::new(),
+        }
+    }
+
+    fn rows(&mut self, chunk: u64) -> &[RowSims] {
+        let (samples, n, off) = (self.samples, self.n, self.off);
+        self.map
+            .entry(chunk)
+            .or_insert_with(|| row_sims(samples, n, chunk, off))
+    }
+
+    /// Continuity of `t` at `chunk` with `order`.
+    pub fn candidate(&mut self, chunk: u64, t: &PlacementTable, order: &[usize]) -> Continuity {
+        let n = self.n;
+        continuity(self.rows(chunk), t, order, n)
+    }
+
+    /// Lead of candidate `a` over `b` (same chunk size and level) in
+    /// standard errors of the paired difference over the boundaries where
+    /// they predict different sector pairs; 0 when they never differ.
+    pub fn paired_z(
+        &mut self,
+        chunk: u64,
+        a: (&PlacementTable, &[usize]),
+        b: (&PlacementTable, &[usize]),
+    ) -> f64 {
+        let n = self.n;
+        let rows = self.rows(chunk);
+        paired(rows, n, a, b)
+    }
+}
+
+/// Every RAID5 candidate at one chunk size with its continuity (RAID4 is
+/// RAID5 parity-last).
+pub fn search(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<(Scored, Continuity)> {
+    let perms = permutations(n, &vec![None; n]);
+    let rows = row_sims(samples, n, chunk, off);
+    ParityLayout::RAID5
+        .into_iter()
+        .filter_map(|l| Some((l, PlacementTable::new(Level::Raid5, l, n)?)))
+        .collect::<Vec<_>>()
+        .par_iter()
+        .flat_map_iter(|(layout, t)| {
+            let rows = &rows;
+            perms.iter().filter_map(move |order| {
+                let c = continuity(rows, t, order, n);
+                (c.count > 0).then(|| {
+                    (
+                        Scored {
+                            level: Level::Raid5,
+                            layout: *layout,
+                            chunk_bytes: chunk,
+                            data_offset_bytes: off,
+                            order: order.clone(),
+                            q_placement_rate: 0.0,
+                            score: c.mean,
+                            checked_sectors: c.count,
+                        },
+                        c,
+                    )
+                })
+            })
+        })
+        .collect()
+}
+
+/// Boundary points a chunk size needs before its continuity counts.
+const MIN_POINTS: u64 = 32;
+
+/// Same-member continuity at the odd multiples of one boundary spacing.
+#[derive(Debug, Clone, Copy)]
+pub struct BreakStat {
+    /// The spacing (a candidate chunk size) in bytes.
+    pub chunk_bytes: u64,
+    /// Continuity statistics over the points.
+    pub stat: Continuity,
+}
+
+/// For 2 KiB and each candidate chunk size C: mean continuity between the
+/// sectors just before and just after the odd multiples of C (after
+/// `off`), on the same member. Below the true chunk size these points sit
+/// inside chunks and continuity holds; from it on they are chunk
+/// boundaries, where the next bytes on a member belong to another row.
+pub fn chunk_breaks(samples: &Samples, n: usize, off: u64) -> Vec<BreakStat> {
+    let sec = SECTOR as u64;
+    std::iter::once(2048)
+        .chain(CHUNKS)
+        .map(|c| {
+            let (mut sum, mut sq, mut count) = (0f64, 0f64, 0u64);
+            for w in &samples.windows {
+                let end = w.offset + w.data[0].len() as u64;
+                let mut j = w.offset.saturating_sub(off).div_ceil(c).max(1);
+                loop {
+                    let at = off + j * c;
+                    if at + 2 * sec > end {
+                        break;
+                    }
+                    if j % 2 == 1 && at >= w.offset + 2 * sec {
+                        let i = ((at - w.offset) / sec) as usize;
+                        for m in 0..n {
+                            let v = similarity(
+                                w.sector(m, i - 2),
+                                w.sector(m, i - 1),
+                                w.sector(m, i),
+                                w.sector(m, i + 1),
+                            );
+                            if let Some(v) = v {
+                                let x = f64::from(v);
+                                sum += x;
+                                sq += x * x;
+                                count += 1;
+                            }
+                        }
+                    }
+                    j += 1;
+                }
+            }
+            let mean = if count > 0 { sum / count as f64 } else { 0.0 };
+            let var = if count > 0 {
+                (sq / count as f64 - mean * mean).max(0.0)
+            } else {
+                0.0
+            };
+            BreakStat {
+                chunk_bytes: c,
+                stat: Continuity { mean, var, count },
+            }
+        })
+        .collect()
+}
+
+/// Lead of `a` over `b` in standard errors (0 when undefined).
+pub fn z(a: &Continuity, b: &Continuity) -> f64 {
+    if a.count == 0 || b.count == 0 {
+        return 0.0;
+    }
+    let se = (a.var / a.count as f64 + b.var / b.count as f64).sqrt();
+    let lead = a.mean - b.mean;
+    if se > 0.0 {
+        lead / se
+    } else if lead > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
+}
+
+/// The chunk size where same-member continuity drops and stays low, with
+/// the drop in standard errors; `None` when no size stands out by `min_z`.
+pub fn pick_chunk(breaks: &[BreakStat], min_z: f64) -> Option<(u64, f64)> {
+    let mut best: Option<(u64, f64)> = None;
+    for i in 1..breaks.len() {
+        let (prev, cur) = (&breaks[i - 1].stat, &breaks[i].stat);
+        if prev.count < MIN_POINTS || cur.count < MIN_POINTS {
+            continue;
+        }
+        let drop = z(prev, cur);
+        // Every larger size must stay low (its points are boundaries too).
+        let stays = breaks[i + 1..]
+            .iter()
+            .all(|b| b.stat.count == 0 || b.stat.mean <= cur.mean + (prev.mean - cur.mean) / 2.0);
+        if drop >= min_z && stays && best.is_none_or(|(_, z)| drop > z) {
+            best = Some((breaks[i].chunk_bytes, drop));
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(chunk_bytes: u64, mean: f64) -> BreakStat {
+        BreakStat {
+            chunk_bytes,
+            stat: Continuity {
+                mean,
+                var: 0.001,
+                count: 100,
+            },
+        }
+    }
+
+    #[test]
+    fn chunk_is_where_continuity_drops_and_stays_low() {
+        let b = [
+            stat(2048, 0.95),
+            stat(4096, 0.95),
+            stat(8192, 0.5),
+            stat(16384, 0.52),
+        ];
+        assert_eq!(pick_chunk(&b, 4.0).map(|(c, _)| c), Some(8192));
+        // A dip that recovers is not a chunk size.
+        let b = [stat(2048, 0.95), stat(4096, 0.5), stat(8192, 0.95)];
+        assert_eq!(pick_chunk(&b, 4.0), None);
+        // No drop at all.
+        let b = [stat(2048, 0.9), stat(4096, 0.9)];
+        assert_eq!(pick_chunk(&b, 4.0), None);
+    }
+
+    #[test]
+    fn similarity_counts_only_positions_stable_inside_the_chunk() {
+        let prev = [1u8; 512];
+        let mut a = [1u8; 512];
+        a[..256].fill(2); // half the positions change inside the chunk
+        let b = a;
+        assert_eq!(similarity(&prev, &a, &b, &b), Some(1.0));
+        let mut other = a;
+        other[300..512].fill(7);
+        let s = similarity(&prev, &a, &other, &other).unwrap();
+        assert!(s < 0.7, "{s}");
+        assert_eq!(similarity(&prev, &[0; 512], &b, &b), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! What inference returns: ranked candidates and a verdict that says
+//! plainly when the evidence cannot decide.
+
+use platter_raid::geometry::{Level, ParityLayout};
+use serde::Serialize;
+
+use crate::signals::SignalSummary;
+
+/// The evidence behind one candidate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Informative sectors in the samples (at least two members non-zero).
+    pub informative_sectors: u64,
+    /// Fraction of informative sectors whose XOR over all members is zero.
+    pub parity_consistent_rate: f64,
+    /// Fraction of informative sectors where exactly one member (Q) breaks
+    /// the XOR.
+    pub q_located_rate: f64,
+    /// Fraction of located Q sectors whose member the candidate's rotation
+    /// predicts (RAID6).
+    pub q_placement_rate: Option<f64>,
+    /// Fraction of checked sectors whose P and Q recompute exactly under
+    /// the candidate (RAID6).
+    pub q_consistent_rate: Option<f64>,
+    /// Mean similarity (0…1) of logically adjacent sectors across the
+    /// candidate's chunk boundaries (RAID5/4).
+    pub continuity_score: Option<f64>,
+    /// Chunk boundaries or sectors the score was computed on.
+    pub checked: u64,
+    /// Fraction of informative sectors where all members are equal.
+    pub mirror_rate: f64,
+}
+
+/// One way the members could form an array.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// RAID level.
+    pub level: Level,
+    /// Parity layout (RAID4/5/6 only).
+    pub layout: Option<ParityLayout>,
+    /// Chunk size in bytes (0 for RAID1).
+    pub chunk_bytes: u64,
+    /// `order[slot]` is the index (in the list given) of the member image
+    /// filling that slot.
+    pub order: Vec<usize>,
+    /// Where array data starts on every member, in bytes.
+    pub data_offset_bytes: u64,
+    /// The candidate's score, 0…1 (higher is better).
+    pub score: f64,
+    /// Score minus the runner-up's score (0 for all but the first).
+    pub margin: f64,
+    /// The evidence.
+    pub evidence: Evidence,
+}
+
+/// The overall answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Verdict {
+    /// The first candidate is right with high confidence.
+    Found,
+    /// The evidence cannot separate the top candidates.
+    Ambiguous {
+        /// Why, naming the rivals.
+        reason: String,
+    },
+    /// Too few sectors have at least two non-zero members.
+    NoInformativeData {
+        /// Details.
+        reason: String,
+    },
+    /// No redundancy found: RAID0, JBOD/linear, unrelated members, or
+    /// encrypted data (RAID0 order and chunk inference is not implemented).
+    NoParity {
+        /// Details.
+        reason: String,
+    },
+    /// Redundancy of a kind this version does not resolve further.
+    Unsupported {
+        /// Details.
+        reason: String,
+    },
+}
+
+/// Result of [`infer`](crate::infer).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Candidates, best first (at most `Options::top`).
+    pub candidates: Vec<Candidate>,
+    /// Member sizes in bytes, in the order given.
+    pub member_bytes: Vec<u64>,
+    /// Bytes read from each member.
+    pub sampled_bytes_per_member: u64,
+    /// The per-sector signal counts.
+    pub signals: SignalSummary,
+}
+
+/// Short text of a candidate's parameters, for ambiguity messages.
+pub fn describe(c: &Candidate) -> String {
+    let layout = c.layout.map_or("", |l| l.name());
+    format!(
+        "{} {} chunk {}K order {:?} offset {}",
+        c.level.name(),
+        layout,
+        c.chunk_bytes >> 10,
+        c.order,
+        c.data_offset_bytes
+    )
+}

@@ -1,0 +1,129 @@
+//! Sampling reader: aligned windows at spread-out offsets, read at the same
+//! offset from every member, with all-zero windows dropped.
+
+use platter_core::Source;
+
+use crate::error::{Error, Result};
+
+/// Bytes in one analysed sector.
+pub const SECTOR: usize = 512;
+
+/// How much to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleOptions {
+    /// Size of one sample window in bytes (a multiple of 512, 4 KiB … 4 MiB).
+    pub window_bytes: u64,
+    /// Upper bound on the bytes read from each member. The reader takes
+    /// `max(member/20, min_budget_bytes)`, capped by this and the member size.
+    pub max_budget_bytes: u64,
+    /// Floor of the per-member budget, so small members are read whole.
+    pub min_budget_bytes: u64,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        SampleOptions {
+            window_bytes: 256 << 10,
+            max_budget_bytes: 16 << 20,
+            min_budget_bytes: 8 << 20,
+        }
+    }
+}
+
+/// One window: the same member byte range read from every member.
+#[derive(Debug, Clone)]
+pub struct SampleWindow {
+    /// Member byte offset where the window starts.
+    pub offset: u64,
+    /// One buffer per member, all the same length (a multiple of 512).
+    pub data: Vec<Vec<u8>>,
+}
+
+impl SampleWindow {
+    /// Number of 512-byte sectors in the window.
+    pub fn sectors(&self) -> usize {
+        self.data.first().map_or(0, |d| d.len() / SECTOR)
+    }
+
+    /// Sector `i` of member `m`.
+    pub fn sector(&self, m: usize, i: usize) -> &[u8] {
+        &self.data[m][i * SECTOR..(i + 1) * SECTOR]
+    }
+}
+
+/// The samples of all members.
+#[derive(Debug, Clone)]
+pub struct Samples {
+    /// Non-zero windows, by increasing offset.
+    pub windows: Vec<SampleWindow>,
+    /// Bytes read from each member.
+    pub bytes_read_per_member: u64,
+    /// The common length sampled (the smallest member).
+    pub common_bytes: u64,
+}
+
+/// Reads the sample windows of `members` (all at least 2).
+pub fn read_samples(members: &[&dyn Source], opts: &SampleOptions) -> Result<Samples> {
+    let w = opts.window_bytes;
+    if !(4096..=(4 << 20)).contains(&w) || w % SECTOR as u64 != 0 {
+        return Err(Error::InvalidOption {
+            name: "window_bytes",
+            value: w,
+        });
+    }
+    let common = members.iter().map(|m| m.len()).min().unwrap_or(0);
+    let common = common - common % SECTOR as u64;
+    let budget = (common / 20)
+        .max(opts.min_budget_bytes)
+        .min(opts.max_budget_bytes)
+        .min(common);
+    let total_windows = common.div_ceil(w);
+    let wanted = budget.div_ceil(w).max(1).min(total_windows);
+    let mut offsets: Vec<u64> = if wanted >= total_windows {
+        (0..total_windows).map(|i| i * w).collect()
+    } else {
+        // Spread evenly; first and last window included.
+        (0..wanted)
+            .map(|i| {
+                let idx = if wanted == 1 {
+                    0
+                } else {
+                    i * (total_windows - 1) / (wanted - 1)
+                };
+                idx * w
+            })
+            .collect()
+    };
+    offsets.dedup();
+    let mut windows = Vec::new();
+    let mut read = 0u64;
+    for off in offsets {
+        let len = w.min(common - off);
+        if len == 0 {
+            continue;
+        }
+        // `len` ≤ window_bytes ≤ 4 MiB, so the cast is lossless.
+        let len = len as usize;
+        let mut data = Vec::with_capacity(members.len());
+        for (i, m) in members.iter().enumerate() {
+            let mut buf = vec![0u8; len];
+            m.read_exact_at(&mut buf, off)
+                .map_err(|source| Error::Read {
+                    member: i,
+                    name: m.name().to_string(),
+                    offset: off,
+                    source,
+                })?;
+            data.push(buf);
+        }
+        read += len as u64;
+        if data.iter().any(|d| !crate::bytes::is_zero(d)) {
+            windows.push(SampleWindow { offset: off, data });
+        }
+    }
+    Ok(Samples {
+        windows,
+        bytes_read_per_member: read,
+        common_bytes: common,
+    })
+}

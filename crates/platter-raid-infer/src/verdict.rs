@@ -1,0 +1,393 @@
+//! From signals to a level, candidates and a verdict.
+
+use platter_raid::geometry::Level;
+
+use crate::placement::PlacementTable;
+use crate::raid6::Scored;
+use crate::report::{Candidate, Evidence, Verdict, describe};
+use crate::sample::Samples;
+use crate::signals::{SignalSummary, Signals};
+use crate::{continuity, raid6};
+
+/// Fewer informative sectors than this give no verdict.
+const MIN_INFORMATIVE: u64 = 64;
+/// Rate of a redundancy signal that names the level.
+const LEVEL_RATE: f64 = 0.95;
+/// Rate of equal sectors that makes members mirrors.
+const MIRROR_RATE: f64 = 0.98;
+/// A RAID6 candidate must recompute this fraction of sectors.
+const RAID6_MIN_SCORE: f64 = 0.95;
+/// … and beat the runner-up by this much.
+const RAID6_MIN_MARGIN: f64 = 0.05;
+/// Continuity: the top candidate's lead, in standard errors.
+const CONTINUITY_MIN_Z: f64 = 4.0;
+/// Same-member continuity drop that marks the chunk size, in standard errors.
+const CHUNK_MIN_Z: f64 = 4.0;
+/// Largest member count whose orders are all enumerated (RAID5).
+const RAID5_MAX_MEMBERS: usize = 6;
+/// Largest member count for RAID6 (orders not pinned by Q are enumerated).
+const RAID6_MAX_MEMBERS: usize = 8;
+/// Data offsets are aligned to this.
+const OFFSET_ALIGN: u64 = 4096;
+
+fn base_evidence(s: &SignalSummary) -> Evidence {
+    Evidence {
+        informative_sectors: s.informative_sectors,
+        parity_consistent_rate: s.rate(s.xor_zero_sectors),
+        q_located_rate: s.rate(s.q_located_sectors),
+        mirror_rate: s.rate(s.all_equal_sectors),
+        ..Evidence::default()
+    }
+}
+
+/// Pairs every member with a mirror partner, if the equality counts allow.
+fn mirror_pairs(s: &SignalSummary, n: usize) -> Option<Vec<(usize, usize)>> {
+    if n < 4 || n % 2 != 0 {
+        return None;
+    }
+    let mut used = vec![false; n];
+    let mut pairs = Vec::new();
+    for a in 0..n {
+        if used[a] {
+            continue;
+        }
+        let b =
+            (a + 1..n).find(|&b| !used[b] && s.rate(s.pair_equal[a][b]) * 2.0 >= MIRROR_RATE)?;
+        used[a] = true;
+        used[b] = true;
+        pairs.push((a, b));
+    }
+    Some(pairs)
+}
+
+/// The level, candidates (best first, margins set) and verdict.
+pub fn decide(samples: &Samples, signals: &Signals, n: usize) -> (Verdict, Vec<Candidate>) {
+    let s = &signals.summary;
+    if s.informative_sectors < MIN_INFORMATIVE {
+        return (
+            Verdict::NoInformativeData {
+                reason: format!(
+                    "{} informative sectors (at least two members non-zero) in {} sampled; need {MIN_INFORMATIVE}",
+                    s.informative_sectors, s.sectors_examined
+                ),
+            },
+            Vec::new(),
+        );
+    }
+    let ev = base_evidence(s);
+    let offset = s.first_informative_offset.unwrap_or(0) / OFFSET_ALIGN * OFFSET_ALIGN;
+    if ev.mirror_rate >= MIRROR_RATE {
+        let c = Candidate {
+            level: Level::Raid1,
+            layout: None,
+            chunk_bytes: 0,
+            order: (0..n).collect(),
+            data_offset_bytes: offset,
+            score: ev.mirror_rate,
+            margin: ev.mirror_rate,
+            evidence: ev,
+        };
+        return (Verdict::Found, vec![c]);
+    }
+    if let Some(pairs) = mirror_pairs(s, n) {
+        return (
+            Verdict::Unsupported {
+                reason: format!(
+                    "members form mirrored pairs {pairs:?} (RAID10 near or RAID1+0); RAID10 layout inference is not implemented yet"
+                ),
+            },
+            Vec::new(),
+        );
+    }
+    let q_rate = s.rate(s.q_located_sectors + s.q_ambiguous_sectors);
+    if ev.parity_consistent_rate >= LEVEL_RATE {
+        if n > RAID5_MAX_MEMBERS {
+            return unsupported(format!(
+                "RAID5/4 parity on {:.1}% of informative sectors, but order search supports at most {RAID5_MAX_MEMBERS} members",
+                ev.parity_consistent_rate * 100.0
+            ));
+        }
+        return decide_raid5(samples, n, offset, ev);
+    }
+    if q_rate >= LEVEL_RATE && n >= 4 {
+        if n > RAID6_MAX_MEMBERS {
+            return unsupported(format!(
+                "RAID6 parity on {:.1}% of informative sectors, but order search supports at most {RAID6_MAX_MEMBERS} members",
+                q_rate * 100.0
+            ));
+        }
+        return decide_raid6(samples, signals, n, offset, ev);
+    }
+    (
+        Verdict::NoParity {
+            reason: format!(
+                "no redundancy: XOR-zero on {:.1}%, single-member (Q) XOR on {:.1}%, all-equal on {:.1}% of {} informative sectors; RAID0, JBOD/linear, unrelated members or another layout (RAID0 order and chunk inference is not implemented yet)",
+                ev.parity_consistent_rate * 100.0,
+                q_rate * 100.0,
+                ev.mirror_rate * 100.0,
+                s.informative_sectors
+            ),
+        },
+        Vec::new(),
+    )
+}
+
+fn unsupported(reason: String) -> (Verdict, Vec<Candidate>) {
+    (Verdict::Unsupported { reason }, Vec::new())
+}
+
+fn to_candidate(s: &Scored, ev: &Evidence) -> Candidate {
+    Candidate {
+        level: s.level,
+        layout: Some(s.layout),
+        chunk_bytes: s.chunk_bytes,
+        order: s.order.clone(),
+        data_offset_bytes: s.data_offset_bytes,
+        score: s.score,
+        margin: 0.0,
+        evidence: Evidence {
+            checked: s.checked_sectors,
+            ..ev.clone()
+        },
+    }
+}
+
+fn sort_desc<T>(v: &mut [T], key: impl Fn(&T) -> f64) {
+    v.sort_by(|a, b| key(b).total_cmp(&key(a)));
+}
+
+/// The images holding each data chunk over one rotation period: two
+/// candidates with the same signature assemble the same bytes.
+fn signature(s: &Scored, n: usize) -> Option<Vec<usize>> {
+    let level = if s.level == Level::Raid6 {
+        Level::Raid6
+    } else {
+        Level::Raid5
+    };
+    let t = PlacementTable::new(level, s.layout, n)?;
+    let period = (n * n.saturating_sub(1)) as u64;
+    Some(
+        (0..period)
+            .flat_map(|r| {
+                t.row(r)
+                    .data_slots
+                    .iter()
+                    .map(|&d| s.order[d])
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+    )
+}
+
+/// Drops candidates that assemble the same bytes as a better one.
+fn dedupe<T>(v: Vec<T>, n: usize, scored: impl Fn(&T) -> &Scored) -> Vec<T> {
+    let mut seen: Vec<(u64, u64, Vec<usize>)> = Vec::new();
+    v.into_iter()
+        .filter(|x| {
+            let s = scored(x);
+            let key = (
+                s.chunk_bytes,
+                s.data_offset_bytes,
+                signature(s, n).unwrap_or_default(),
+            );
+            if seen.contains(&key) {
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        })
+        .collect()
+}
+
+/// Continuity lead of `a` over `b` in standard errors: paired over the
+/// boundaries where they differ when both share level and chunk size.
+fn lead_z(cache: &mut continuity::RowCache<'_>, n: usize, a: &Scored, b: &Scored) -> f64 {
+    let table = |s: &Scored| {
+        let level = if s.level == Level::Raid6 {
+            Level::Raid6
+        } else {
+            Level::Raid5
+        };
+        PlacementTable::new(level, s.layout, n)
+    };
+    let (Some(ta), Some(tb)) = (table(a), table(b)) else {
+        return 0.0;
+    };
+    if a.chunk_bytes == b.chunk_bytes && a.level == b.level {
+        cache.paired_z(a.chunk_bytes, (&ta, &a.order), (&tb, &b.order))
+    } else {
+        let ca = cache.candidate(a.chunk_bytes, &ta, &a.order);
+        let cb = cache.candidate(b.chunk_bytes, &tb, &b.order);
+        continuity::z(&ca, &cb)
+    }
+}
+
+fn chunk_note(chunk: Option<(u64, f64)>) -> String {
+    match chunk {
+        Some((c, z)) => format!(
+            "chunk boundaries every {}K ({z:.1} standard errors)",
+            c >> 10
+        ),
+        None => "no chunk boundary visible in same-member continuity".into(),
+    }
+}
+
+fn decide_raid6(
+    samples: &Samples,
+    signals: &Signals,
+    n: usize,
+    offset: u64,
+    ev: Evidence,
+) -> (Verdict, Vec<Candidate>) {
+    let mut found = raid6::search(samples, signals, n, &[offset]);
+    sort_desc(&mut found, |s| s.score);
+    let found = dedupe(found, n, |s| s);
+    let Some(top_score) = found.first().map(|s| s.score) else {
+        return unsupported(
+            "RAID6 parity found (one member breaks the XOR per sector) but no md/DDF layout and chunk size of 4 KiB–1 MiB explains where Q sits".into(),
+        );
+    };
+    let (mut group, rest): (Vec<Scored>, Vec<Scored>) = found
+        .into_iter()
+        .partition(|s| s.score > top_score - RAID6_MIN_MARGIN);
+    let chunk = continuity::pick_chunk(&continuity::chunk_breaks(samples, n, offset), CHUNK_MIN_Z);
+    if let Some((c, _)) = chunk {
+        if group.iter().any(|s| s.chunk_bytes == c) {
+            group.retain(|s| s.chunk_bytes == c);
+        }
+    }
+    // Parity cannot separate what is left (md's asymmetric and symmetric
+    // layouts share Q coefficients per member): continuity decides.
+    let mut cache = continuity::RowCache::new(samples, n, offset);
+    let mut ranked: Vec<(Scored, continuity::Continuity)> = group
+        .into_iter()
+        .map(|s| {
+            let c = PlacementTable::new(Level::Raid6, s.layout, n)
+                .map(|t| cache.candidate(s.chunk_bytes, &t, &s.order))
+                .unwrap_or_default();
+            (s, c)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.mean.total_cmp(&a.1.mean));
+    let second_score = rest.first().map_or(0.0, |s| s.score);
+    let mut cands: Vec<Candidate> = ranked
+        .iter()
+        .map(|(s, c)| {
+            let mut cand = to_candidate(s, &ev);
+            cand.evidence.q_placement_rate = Some(s.q_placement_rate);
+            cand.evidence.q_consistent_rate = Some(s.score);
+            cand.evidence.continuity_score = (c.count > 0).then_some(c.mean);
+            cand
+        })
+        .collect();
+    cands.extend(rest.iter().map(|s| {
+        let mut cand = to_candidate(s, &ev);
+        cand.evidence.q_placement_rate = Some(s.q_placement_rate);
+        cand.evidence.q_consistent_rate = Some(s.score);
+        cand
+    }));
+    let top = &cands[0];
+    let mut chunks: Vec<u64> = ranked.iter().map(|(s, _)| s.chunk_bytes).collect();
+    chunks.sort_unstable();
+    chunks.dedup();
+    let verdict = if top.score < RAID6_MIN_SCORE {
+        Verdict::Ambiguous {
+            reason: format!(
+                "best RAID6 candidate ({}) recomputes only {:.1}% of checked sectors",
+                describe(top),
+                top.score * 100.0
+            ),
+        }
+    } else if chunks.len() > 1 {
+        Verdict::Ambiguous {
+            reason: format!(
+                "{} recomputes P and Q, but so do chunk sizes {:?} K: parity does not rotate over the sampled rows, and {}; supply a chunk hint or more data",
+                describe(top),
+                chunks.iter().map(|c| c >> 10).collect::<Vec<_>>(),
+                chunk_note(chunk)
+            ),
+        }
+    } else if ranked.len() > 1
+        && lead_z(&mut cache, n, &ranked[0].0, &ranked[1].0) < CONTINUITY_MIN_Z
+    {
+        Verdict::Ambiguous {
+            reason: format!(
+                "{} vs {} recompute P and Q equally well and continuity cannot separate them ({:.1} standard errors, need {CONTINUITY_MIN_Z}); {}; supply a hint or more data",
+                describe(top),
+                describe(&cands[1]),
+                lead_z(&mut cache, n, &ranked[0].0, &ranked[1].0),
+                chunk_note(chunk)
+            ),
+        }
+    } else {
+        Verdict::Found
+    };
+    cands[0].margin = if ranked.len() > 1 {
+        ranked[0].1.mean - ranked[1].1.mean
+    } else {
+        top.score - second_score
+    };
+    (verdict, cands)
+}
+
+fn decide_raid5(
+    samples: &Samples,
+    n: usize,
+    offset: u64,
+    ev: Evidence,
+) -> (Verdict, Vec<Candidate>) {
+    let chunk = continuity::pick_chunk(&continuity::chunk_breaks(samples, n, offset), CHUNK_MIN_Z);
+    let Some((chunk_bytes, _)) = chunk else {
+        return (
+            Verdict::Ambiguous {
+                reason: format!(
+                    "RAID5/4 parity on {:.1}% of informative sectors, but {}: the content gives no continuity to order members by; supply a hint or more data",
+                    ev.parity_consistent_rate * 100.0,
+                    chunk_note(None)
+                ),
+            },
+            Vec::new(),
+        );
+    };
+    let mut found = continuity::search(samples, n, chunk_bytes, offset);
+    sort_desc(&mut found, |(s, _)| s.score);
+    let found = dedupe(found, n, |(s, _)| s);
+    let mut cands: Vec<Candidate> = found
+        .iter()
+        .map(|(s, c)| {
+            let mut cand = to_candidate(s, &ev);
+            cand.evidence.continuity_score = Some(c.mean);
+            cand
+        })
+        .collect();
+    let (Some((s1, c1)), Some((s2, c2))) = (found.first(), found.get(1)) else {
+        return (
+            Verdict::Ambiguous {
+                reason: "RAID5/4 parity found, but no chunk boundary had data on both sides to order the members".into(),
+            },
+            cands,
+        );
+    };
+    let z = lead_z(
+        &mut continuity::RowCache::new(samples, n, offset),
+        n,
+        s1,
+        s2,
+    );
+    cands[0].margin = c1.mean - c2.mean;
+    let verdict = if z >= CONTINUITY_MIN_Z {
+        Verdict::Found
+    } else {
+        Verdict::Ambiguous {
+            reason: format!(
+                "RAID5/4 parity on {:.1}% of informative sectors and {}, but continuity cannot separate {} from {} ({z:.1} standard errors, need {CONTINUITY_MIN_Z}); supply a hint or more data",
+                ev.parity_consistent_rate * 100.0,
+                chunk_note(chunk),
+                describe(&cands[0]),
+                describe(&cands[1]),
+            ),
+        }
+    };
+    (verdict, cands)
+}

@@ -1,0 +1,234 @@
+//! Synthetic arrays striped by the tests' own striper (REFERENCE.md
+//! formulas, not the engine): inference must find them, or say it cannot,
+//! and never be confidently wrong.
+
+mod common;
+
+use platter_core::{MemSource, Source};
+use platter_raid::geometry::{Level, ParityLayout};
+use platter_raid_infer::{Candidate, Error, Options, Report, Verdict, infer};
+use rayon::prelude::*;
+
+fn matches(
+    c: &Candidate,
+    raid6: bool,
+    layout: ParityLayout,
+    chunk: u64,
+    offset: u64,
+    order: &[usize],
+) -> bool {
+    let rows = 2 * order.len() * order.len();
+    (c.level == Level::Raid6) == raid6
+        && c.chunk_bytes == chunk
+        && c.data_offset_bytes == offset
+        && common::signature(raid6, c.layout.unwrap().md_number(), &c.order, rows)
+            == common::signature(raid6, layout.md_number(), order, rows)
+}
+
+/// A confident verdict must be exactly right (same assembled bytes and
+/// syndrome); an ambiguous one must list the truth among its candidates.
+/// Returns whether the verdict was confident.
+fn check(
+    report: &Report,
+    raid6: bool,
+    layout: ParityLayout,
+    chunk: u64,
+    offset: u64,
+    order: &[usize],
+) -> bool {
+    let what = format!(
+        "{layout:?} chunk {chunk} order {order:?}: {:?} {:?}",
+        report.verdict,
+        report.candidates.first()
+    );
+    match report.verdict {
+        Verdict::Found => {
+            assert!(
+                matches(&report.candidates[0], raid6, layout, chunk, offset, order),
+                "{what}"
+            );
+            true
+        }
+        Verdict::Ambiguous { .. } => {
+            assert!(
+                report
+                    .candidates
+                    .iter()
+                    .any(|c| matches(c, raid6, layout, chunk, offset, order)),
+                "truth not among candidates: {what}"
+            );
+            false
+        }
+        _ => panic!("{what}"),
+    }
+}
+
+/// A deterministic shuffle of 0..n.
+fn order_for(n: usize, seed: usize) -> Vec<usize> {
+    let mut o: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        o.swap(i, (seed * 7 + i * 3) % (i + 1));
+    }
+    o
+}
+
+#[test]
+fn raid6_every_layout_is_found_exactly_or_declared_ambiguous() {
+    let n = 5;
+    let cases: Vec<(usize, ParityLayout, usize, usize)> = ParityLayout::ALL
+        .into_iter()
+        .enumerate()
+        .flat_map(|(li, l)| {
+            [4096usize, 65536]
+                .into_iter()
+                .enumerate()
+                .map(move |(ci, c)| (li, l, ci, c))
+        })
+        .collect();
+    let confident: Vec<bool> = cases
+        .par_iter()
+        .map(|&(li, layout, ci, chunk)| {
+            let offset = 65536;
+            let data = common::content(2 * 1024 * 1024, (li * 10 + ci) as u64 + 1);
+            let members = common::stripe(true, layout.md_number(), n, chunk, offset, &data);
+            let order = order_for(n, li + ci);
+            let report = common::run_top(&common::shuffle(members, &order), 64);
+            // The best candidate recomputes P and Q on every checked sector.
+            assert_eq!(report.candidates[0].evidence.q_consistent_rate, Some(1.0));
+            let confident = check(&report, true, layout, chunk as u64, offset as u64, &order);
+            if layout.is_ddf() {
+                assert!(
+                    confident,
+                    "DDF Q coefficients are unique: {layout:?} {chunk} {:?}",
+                    report.verdict
+                );
+            }
+            confident
+        })
+        .collect();
+    eprintln!(
+        "raid6: {}/{} confident",
+        confident.iter().filter(|c| **c).count(),
+        confident.len()
+    );
+}
+
+#[test]
+fn raid5_layouts_are_found_or_declared_ambiguous() {
+    let n = 4;
+    for (li, layout) in ParityLayout::RAID5.into_iter().enumerate() {
+        for (ci, chunk) in [16384usize, 65536].into_iter().enumerate() {
+            let offset = 4096 * (li + 1);
+            let data = common::content(3 * 1024 * 1024, (li * 10 + ci) as u64 + 100);
+            let members = common::stripe(false, layout.md_number(), n, chunk, offset, &data);
+            let order = order_for(n, li * 2 + ci);
+            let report = common::run_top(&common::shuffle(members, &order), 64);
+            assert_eq!(
+                report.signals.xor_zero_sectors,
+                report.signals.informative_sectors
+            );
+            match &report.verdict {
+                Verdict::Found => {
+                    check(&report, false, layout, chunk as u64, offset as u64, &order);
+                }
+                Verdict::Ambiguous { reason } => {
+                    // Parity is certain; only the arrangement is not.
+                    assert!(reason.contains("RAID5/4 parity on 100.0%"), "{reason}");
+                }
+                v => panic!("{layout:?} {chunk}: {v:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn raid1_mirrors_are_found() {
+    let data = common::content(1 << 20, 7);
+    let report = common::run(&[data.clone(), data.clone(), data]);
+    assert_eq!(report.verdict, Verdict::Found);
+    assert_eq!(report.candidates[0].level, Level::Raid1);
+    assert!(report.candidates[0].evidence.mirror_rate > 0.99);
+}
+
+#[test]
+fn raid10_pairs_are_diagnosed_not_guessed() {
+    let a = common::content(1 << 20, 8);
+    let b = common::content(1 << 20, 9);
+    let report = common::run(&[a.clone(), b.clone(), a, b]);
+    assert!(
+        matches!(&report.verdict, Verdict::Unsupported { reason } if reason.contains("mirrored pairs")),
+        "{:?}",
+        report.verdict
+    );
+    assert!(report.candidates.is_empty());
+}
+
+#[test]
+fn raid0_has_no_parity() {
+    let data = common::content(3 << 20, 11);
+    let chunk = 65536;
+    let mut members = vec![Vec::new(); 3];
+    for (i, c) in data.chunks(chunk).enumerate() {
+        members[i % 3].extend_from_slice(c);
+    }
+    let report = common::run(&members);
+    assert!(
+        matches!(report.verdict, Verdict::NoParity { .. }),
+        "{:?}",
+        report.verdict
+    );
+    assert!(report.candidates.is_empty());
+}
+
+#[test]
+fn all_zero_members_give_no_informative_data() {
+    let report = common::run(&vec![vec![0u8; 1 << 20]; 4]);
+    assert!(
+        matches!(report.verdict, Verdict::NoInformativeData { .. }),
+        "{:?}",
+        report.verdict
+    );
+    assert!(report.candidates.is_empty());
+    // One member with data is still not informative: a sector needs two.
+    let mut m = vec![vec![0u8; 1 << 20]; 4];
+    m[2] = common::content(1 << 20, 3);
+    let report = common::run(&m);
+    assert!(
+        matches!(report.verdict, Verdict::NoInformativeData { .. }),
+        "{:?}",
+        report.verdict
+    );
+}
+
+#[test]
+fn bad_member_counts_are_errors() {
+    let a = MemSource::new("a", vec![1; 4096]);
+    let err = infer(&[&a as &dyn Source], &Options::default()).unwrap_err();
+    assert!(matches!(err, Error::TooFewMembers { count: 1 }));
+}
+
+#[test]
+fn sampling_stays_within_budget_on_large_members() {
+    // 64 MiB members of a RAID5: at most the 8 MiB floor is read.
+    let data = common::content(8 << 20, 5);
+    let mut members = common::stripe(false, 2, 4, 65536, 0, &data);
+    for m in &mut members {
+        m.resize(64 << 20, 0);
+    }
+    let report = common::run(&members);
+    assert!(
+        report.sampled_bytes_per_member <= 8 << 20,
+        "{}",
+        report.sampled_bytes_per_member
+    );
+    assert!(report.signals.xor_zero_sectors > 0);
+}
+
+#[test]
+fn report_serialises() {
+    let data = common::content(1 << 20, 7);
+    let report = common::run(&[data.clone(), data]);
+    let v = serde_json::to_value(&report).unwrap();
+    assert_eq!(v["verdict"]["kind"], "found");
+    assert_eq!(v["candidates"][0]["level"], "raid1");
+}
