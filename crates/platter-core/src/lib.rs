@@ -17,12 +17,14 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod buffer;
 pub mod error;
 pub mod mapfile;
 pub mod size;
 pub mod source;
 pub mod sys;
 
+pub use buffer::AlignedBuf;
 pub use error::{Error, Result};
 pub use source::{
     Concat, Extent, ExtentKind, MemSource, SectorSize, SharedSource, Source, Window, ZeroSource,

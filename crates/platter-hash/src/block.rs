@@ -5,11 +5,16 @@
 //! one buffer. When the last consumer drops its clone, the buffer goes back
 //! to the [`BlockPool`] it came from, so a copy of any size uses the same
 //! handful of buffers and memory stays flat.
+//!
+//! Pool buffers are [`AlignedBuf`]s: page-aligned, so the kernel's copy of
+//! page-cache pages into them runs at full speed (see `docs/benchmarks.md`).
 
 use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use platter_core::AlignedBuf;
 
 /// How many idle buffers a pool keeps; more are freed.
 const MAX_IDLE_BUFFERS: usize = 32;
@@ -17,18 +22,18 @@ const MAX_IDLE_BUFFERS: usize = 32;
 /// Idle buffers waiting to be reused.
 #[derive(Debug, Default)]
 struct FreeList {
-    bufs: Mutex<Vec<Vec<u8>>>,
+    bufs: Mutex<Vec<AlignedBuf>>,
 }
 
 impl FreeList {
-    fn put(&self, buf: Vec<u8>) {
+    fn put(&self, buf: AlignedBuf) {
         let mut bufs = self.bufs.lock().unwrap_or_else(PoisonError::into_inner);
         if bufs.len() < MAX_IDLE_BUFFERS {
             bufs.push(buf);
         }
     }
 
-    fn take(&self) -> Option<Vec<u8>> {
+    fn take(&self) -> Option<AlignedBuf> {
         self.bufs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -36,16 +41,22 @@ impl FreeList {
     }
 }
 
+/// The buffer behind a block: a pool's aligned one or a caller's vector.
+enum Data {
+    Pooled(AlignedBuf),
+    Owned(Vec<u8>),
+}
+
 struct Inner {
-    data: Vec<u8>,
+    data: Data,
     len: usize,
     home: Option<Arc<FreeList>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(home) = self.home.take() {
-            home.put(std::mem::take(&mut self.data));
+        if let (Some(home), Data::Pooled(buf)) = (self.home.take(), &mut self.data) {
+            home.put(std::mem::take(buf));
         }
     }
 }
@@ -67,7 +78,10 @@ pub struct Block(Arc<Inner>);
 impl Block {
     /// The bytes of the block.
     pub fn as_slice(&self) -> &[u8] {
-        &self.0.data[..self.0.len]
+        match &self.0.data {
+            Data::Pooled(buf) => &buf[..self.0.len],
+            Data::Owned(buf) => &buf[..self.0.len],
+        }
     }
 }
 
@@ -88,7 +102,7 @@ impl From<Vec<u8>> for Block {
     fn from(data: Vec<u8>) -> Self {
         let len = data.len();
         Block(Arc::new(Inner {
-            data,
+            data: Data::Owned(data),
             len,
             home: None,
         }))
@@ -145,24 +159,25 @@ impl BlockPool {
         self.block_size
     }
 
-    /// A buffer of exactly [`block_size`](Self::block_size) bytes: a recycled
-    /// one when available (holding stale bytes), else a new zeroed one.
-    pub fn take(&self) -> Vec<u8> {
+    /// A page-aligned buffer of exactly [`block_size`](Self::block_size)
+    /// bytes: a recycled one when available (holding stale bytes), else a
+    /// new zeroed one.
+    pub fn take(&self) -> AlignedBuf {
         while let Some(buf) = self.free.take() {
             if buf.len() == self.block_size {
                 return buf;
             }
         }
         self.allocated.fetch_add(1, Ordering::Relaxed);
-        vec![0u8; self.block_size]
+        AlignedBuf::new_zeroed(self.block_size)
     }
 
     /// Freezes the first `len` bytes of `buf` (clamped to its length) into a
     /// [`Block`] whose buffer returns to this pool when its last clone drops.
-    pub fn seal(&self, buf: Vec<u8>, len: usize) -> Block {
+    pub fn seal(&self, buf: AlignedBuf, len: usize) -> Block {
         let len = len.min(buf.len());
         Block(Arc::new(Inner {
-            data: buf,
+            data: Data::Pooled(buf),
             len,
             home: Some(Arc::clone(&self.free)),
         }))
@@ -200,17 +215,34 @@ mod tests {
     #[test]
     fn seal_clamps_the_length() {
         let pool = BlockPool::new(4);
-        let b = pool.seal(vec![1, 2, 3, 4], 10);
+        let mut buf = pool.take();
+        buf.copy_from_slice(&[1, 2, 3, 4]);
+        let b = pool.seal(buf.clone(), 10);
         assert_eq!(&*b, &[1, 2, 3, 4]);
-        let b = pool.seal(vec![1, 2, 3, 4], 2);
+        let b = pool.seal(buf, 2);
         assert_eq!(b.as_ref(), &[1, 2]);
     }
 
     #[test]
     fn foreign_sized_buffers_are_not_handed_out() {
         let pool = BlockPool::new(16);
-        drop(pool.seal(vec![0u8; 3], 3));
+        drop(pool.seal(AlignedBuf::new_zeroed(3), 3));
         assert_eq!(pool.take().len(), 16);
+        assert_eq!(pool.allocated(), 1);
+    }
+
+    #[test]
+    fn pool_buffers_are_page_aligned_new_and_recycled() {
+        let pool = BlockPool::new(1 << 20);
+        let first = pool.take();
+        assert_eq!(first.as_ptr() as usize % AlignedBuf::ALIGN, 0);
+        let at = first.as_ptr();
+        let block = pool.seal(first, 100);
+        assert_eq!(block.as_ptr() as usize % AlignedBuf::ALIGN, 0);
+        drop(block);
+        let again = pool.take();
+        assert_eq!(again.as_ptr(), at, "the buffer was not recycled");
+        assert_eq!(again.len(), 1 << 20);
         assert_eq!(pool.allocated(), 1);
     }
 }

@@ -2,7 +2,7 @@
 //! missing or bad data from P (XOR) and Q (GF(2^8), kernel
 //! `lib/raid6/recov.c`) sector range by sector range.
 
-use platter_core::{Extent, ExtentKind};
+use platter_core::{AlignedBuf, Extent, ExtentKind};
 
 use super::direct::Ranges;
 use super::{RaidArray, push_bad};
@@ -12,13 +12,15 @@ use crate::gf::raid6;
 /// Upper bound of the scratch memory of one row rebuild (all members).
 const SCRATCH_BYTES: usize = 8 << 20;
 
-/// Reusable buffers of one reader thread.
+/// Reusable buffers of one reader thread. They are page-aligned: member
+/// reads land in `bufs`, and the kernel copies page-cache pages into an
+/// aligned buffer several times faster (see `docs/benchmarks.md`).
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
     /// One window buffer per row member.
-    bufs: Vec<Vec<u8>>,
+    bufs: Vec<AlignedBuf>,
     /// Results and partial syndromes.
-    tmp: [Vec<u8>; 4],
+    tmp: [AlignedBuf; 4],
 }
 
 /// A requested piece of one data chunk.
@@ -142,7 +144,7 @@ impl RaidArray {
         let hi = failed.iter().map(|s| s.b).max().unwrap_or(0);
         let window = (SCRATCH_BYTES / parts.len()).clamp(4096, 1 << 20) & !511;
         if scratch.bufs.len() < parts.len() {
-            scratch.bufs.resize_with(parts.len(), Vec::new);
+            scratch.bufs.resize_with(parts.len(), AlignedBuf::new);
         }
         let redundancy = self.geometry().redundancy();
         let mut w0 = lo;
@@ -163,7 +165,7 @@ impl RaidArray {
                 }
                 let buf = &mut scratch.bufs[i];
                 if buf.len() < wl {
-                    buf.resize(wl, 0);
+                    buf.resize(wl);
                 }
                 let r = self.read_member(
                     slot,
@@ -266,7 +268,7 @@ fn solve(
     let Scratch { bufs, tmp } = scratch;
     for t in tmp.iter_mut() {
         if t.len() < len {
-            t.resize(len, 0);
+            t.resize(len);
         }
     }
     let slice = |i: usize| -> &[u8] {
