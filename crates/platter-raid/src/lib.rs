@@ -2,7 +2,7 @@
 //! layout, the array as a [`platter_core::Source`] with degraded reads and
 //! parity repair of member bad sectors, and md/DDF metadata parsing.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod array;
 pub mod assemble;

@@ -3,10 +3,12 @@
 //! `include/linux/raid/pq.h`; H. Peter Anvin, "The mathematics of RAID-6").
 //!
 //! Scalar helpers ([`mul`], [`div`], [`inv`], [`exp`], [`log`]) are table
-//! driven. Bulk operations on buffers ([`xor_into`], [`mul_into`],
-//! [`mul_acc`], and the RAID-6 functions in [`raid6`]) work on eight bytes
-//! at a time in `u64` lanes with the "multiply by 2" trick of the kernel's
-//! `lib/raid6/int.uc`, which the compiler vectorises; no `unsafe` is needed.
+//! driven. Bulk operations on buffers ([`mul_into`], [`mul_acc`],
+//! [`mul_in_place`] and the RAID-6 functions in [`raid6`]) use AVX2
+//! split-nibble table lookups (PSHUFB) when the CPU has them (the private
+//! `simd` module, the crate's only `unsafe` code); otherwise they work on
+//! eight bytes at a time in `u64` lanes with the "multiply by 2" trick of
+//! the kernel's `lib/raid6/int.uc`.
 //!
 //! ```
 //! use platter_raid::gf;
@@ -19,6 +21,7 @@
 //! ```
 
 pub mod raid6;
+mod simd;
 
 /// The field polynomial, x^8 + x^4 + x^3 + x^2 + 1.
 pub const POLYNOMIAL: u16 = 0x11d;
@@ -150,6 +153,9 @@ pub fn mul_acc(dst: &mut [u8], src: &[u8], c: u8) {
 
 /// `buf = c·buf` in place.
 pub fn mul_in_place(buf: &mut [u8], c: u8) {
+    if simd::mul_in_place(buf, c) {
+        return;
+    }
     let bits = 8 - c.leading_zeros();
     let mut d = buf.chunks_exact_mut(8);
     for db in &mut d {
@@ -162,6 +168,15 @@ pub fn mul_in_place(buf: &mut [u8], c: u8) {
 }
 
 fn mul_impl<const ACC: bool>(dst: &mut [u8], src: &[u8], c: u8) {
+    if simd::mul::<ACC>(dst, src, c) {
+        return;
+    }
+    mul_swar::<ACC>(dst, src, c);
+}
+
+/// The portable SWAR form of [`mul_impl`] (also the oracle of the SIMD
+/// tests).
+pub(crate) fn mul_swar<const ACC: bool>(dst: &mut [u8], src: &[u8], c: u8) {
     let n = dst.len().min(src.len());
     let (dst, src) = (&mut dst[..n], &src[..n]);
     let bits = 8 - c.leading_zeros();

@@ -50,8 +50,8 @@ fn store_block(b: &mut [u8], v: &[u64; LANES]) {
 /// output; data blocks must be at least that long.
 ///
 /// # Panics
-/// When `exps` and `data` differ in length or a data block is shorter than
-/// the output.
+/// When `exps` and `data` differ in length, a data block is shorter than
+/// the output, or `p` and `q` differ in length.
 pub fn gen_pq(data: &[&[u8]], exps: &[u8], p: &mut [u8], q: &mut [u8]) {
     gen_syndromes(data, exps, Some(p), Some(q));
 }
@@ -76,7 +76,7 @@ pub fn gen_q(data: &[&[u8]], exps: &[u8], q: &mut [u8]) {
     gen_syndromes(data, exps, None, Some(q));
 }
 
-fn gen_syndromes(data: &[&[u8]], exps: &[u8], p: Option<&mut [u8]>, q: Option<&mut [u8]>) {
+fn gen_syndromes(data: &[&[u8]], exps: &[u8], mut p: Option<&mut [u8]>, q: Option<&mut [u8]>) {
     assert_eq!(data.len(), exps.len(), "one exponent per data block");
     let len = match (&p, &q) {
         (Some(p), _) => p.len(),
@@ -84,16 +84,24 @@ fn gen_syndromes(data: &[&[u8]], exps: &[u8], p: Option<&mut [u8]>, q: Option<&m
         (None, None) => return,
     };
     assert!(data.iter().all(|d| d.len() >= len), "data block too short");
-    if let Some(p) = p {
-        gen_p(data, p);
+    let Some(q) = q else {
+        if let Some(p) = p {
+            gen_p(data, p);
+        }
+        return;
+    };
+    if let Some(p) = &p {
+        assert_eq!(p.len(), q.len(), "P and Q differ in length");
     }
-    let Some(q) = q else { return };
     // Horner's rule needs the data in descending exponent order with
     // distinct exponents: Q = (..((D_top)·g^gap ⊕ D_next)·g^gap ..)·g^e_last.
     let mut order: Vec<usize> = (0..data.len()).collect();
     order.sort_by(|&a, &b| exps[b].cmp(&exps[a]));
     let distinct = order.windows(2).all(|w| exps[w[0]] != exps[w[1]]);
     if !distinct {
+        if let Some(p) = p {
+            gen_p(data, p);
+        }
         q.fill(0);
         for (d, &e) in data.iter().zip(exps) {
             super::mul_acc(q, d, exp(e as usize));
@@ -109,10 +117,31 @@ fn gen_syndromes(data: &[&[u8]], exps: &[u8], p: Option<&mut [u8]>, q: Option<&m
         prev = Some(exps[j]);
     }
     let tail_doublings = u32::from(prev.unwrap_or(0));
+    if super::simd::horner(&steps, tail_doublings, p.as_deref_mut(), q) {
+        return;
+    }
+    horner_swar(&steps, tail_doublings, p, q);
+}
+
+/// The portable form of the Horner loop of [`gen_syndromes`] (P, when
+/// given, is the XOR of the blocks).
+pub(crate) fn horner_swar(
+    steps: &[(&[u8], u32)],
+    tail_doublings: u32,
+    p: Option<&mut [u8]>,
+    q: &mut [u8],
+) {
+    let len = q.len();
+    if let Some(p) = p {
+        p.fill(0);
+        for &(d, _) in steps {
+            xor_into(p, d);
+        }
+    }
     let full = len - len % BLOCK;
     for off in (0..full).step_by(BLOCK) {
         let mut wq = [0u64; LANES];
-        for &(d, gap) in &steps {
+        for &(d, gap) in steps {
             for _ in 0..gap {
                 for w in wq.iter_mut() {
                     *w = mul2_lanes(*w);
@@ -132,7 +161,7 @@ fn gen_syndromes(data: &[&[u8]], exps: &[u8], p: Option<&mut [u8]>, q: Option<&m
     }
     for i in full..len {
         let mut acc = 0u8;
-        for &(d, gap) in &steps {
+        for &(d, gap) in steps {
             for _ in 0..gap {
                 acc = mul(acc, 2);
             }
@@ -172,6 +201,26 @@ pub fn recover_two_data(
     let denom = inv(gx ^ exp(ey as usize));
     let a = mul(gx, denom);
     let b = denom;
+    if super::simd::recover2(p, q, pxy, qxy, a, b, dx, dy) {
+        return;
+    }
+    recover_two_swar(p, q, pxy, qxy, a, b, dx, dy);
+}
+
+/// The portable form of [`recover_two_data`] given the two constants
+/// `a = g^ex/(g^ex⊕g^ey)` and `b = 1/(g^ex⊕g^ey)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn recover_two_swar(
+    p: &[u8],
+    q: &[u8],
+    pxy: &[u8],
+    qxy: &[u8],
+    a: u8,
+    b: u8,
+    dx: &mut [u8],
+    dy: &mut [u8],
+) {
+    let n = dx.len();
     let (abits, bbits) = (8 - a.leading_zeros(), 8 - b.leading_zeros());
     let full = n - n % 8;
     for off in (0..full).step_by(8) {
