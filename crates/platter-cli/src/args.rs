@@ -90,6 +90,18 @@ pub enum Command {
     /// scrub parity.
     #[command(subcommand)]
     Raid(Box<crate::raid::args::RaidCommand>),
+    /// Image a disk or any source: hashed, ddrescue-style rescue of bad
+    /// areas, mapfile and resume, evidence log.
+    Acquire(Box<crate::acquire::args::AcquireArgs>),
+    /// Recompute an image's hashes and compare them with its acquisition
+    /// log (or, for an E01, with the digests stored inside it).
+    Verify(crate::acquire::args::VerifyArgs),
+    /// Check the hash chain of an acquisition log: any edited, removed or
+    /// reordered record is detected.
+    VerifyLog(crate::acquire::args::VerifyLogArgs),
+    /// Virtual disks (VMDK, VHD, VHDX): describe, extract to raw.
+    #[command(subcommand)]
+    Vdisk(crate::vdisk::args::VdiskCommand),
 }
 
 /// `platter info`.

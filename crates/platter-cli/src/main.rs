@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod acquire;
 mod args;
 mod extract;
 mod info;
@@ -19,6 +20,7 @@ mod progress;
 mod raid;
 mod rescue;
 mod table;
+mod vdisk;
 
 use args::{Cli, Command, PartsCommand, exit};
 
@@ -53,6 +55,10 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Parts(PartsCommand::List(a)) => info::parts_list(g, a),
         Command::Parts(PartsCommand::Extract(a)) => extract::extract(g, a),
         Command::Raid(c) => raid::run(g, c),
+        Command::Acquire(a) => acquire::acquire(g, a),
+        Command::Verify(a) => acquire::verify(g, a),
+        Command::VerifyLog(a) => acquire::verify_log(g, a),
+        Command::Vdisk(c) => vdisk::run(g, c),
     }
 }
 

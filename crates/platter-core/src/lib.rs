@@ -18,6 +18,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod buffer;
+pub mod case;
 pub mod error;
 pub mod mapfile;
 pub mod size;
@@ -25,6 +26,7 @@ pub mod source;
 pub mod sys;
 
 pub use buffer::AlignedBuf;
+pub use case::CaseInfo;
 pub use error::{Error, Result};
 pub use source::{
     Concat, Extent, ExtentKind, MemSource, SectorSize, SharedSource, Source, Window, ZeroSource,

@@ -48,6 +48,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod metadata;
 mod output_guard;
 mod probe;
 mod raid;
@@ -57,6 +58,7 @@ mod signatures;
 mod split_hint;
 
 pub use error::{Error, Result};
+pub use metadata::{ImageMetadata, StoredDigest};
 pub use probe::{Confidence, Format, FormatProbe, PROBE_WINDOW_BYTES, ProbeContext};
 pub use raid::{
     ARRAY_FORMAT, MAX_NESTING, MemberSpec, OpenedArray, RECIPE_FORMAT, RecipeProbe, is_recipe,

@@ -222,6 +222,7 @@ impl ProbeContext {
             segments: self.segments.clone(),
             device: self.device.clone(),
             rescue: self.rescue.clone(),
+            metadata: Default::default(),
         }
     }
 

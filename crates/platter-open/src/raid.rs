@@ -332,6 +332,7 @@ fn assemble(geometry: Geometry, opened: Vec<Option<Opened>>, label: &str) -> Res
         segments,
         device: None,
         rescue: None,
+        metadata: Default::default(),
     };
     Ok(OpenedArray {
         opened: opened_array,

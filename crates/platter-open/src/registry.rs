@@ -54,6 +54,9 @@ pub struct Opened {
     /// ([`Registry::open_rescued`]). Outputs must never be written onto it
     /// either.
     pub rescue: Option<RescueMap>,
+    /// What the format decoder reported about the image: properties,
+    /// stored digests and anomalies. Empty for raw images.
+    pub metadata: crate::metadata::ImageMetadata,
 }
 
 /// The ordered set of format probes used by [`Registry::open`].

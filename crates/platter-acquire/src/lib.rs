@@ -1,0 +1,3 @@
+//! Hashed, ddrescue-style acquisition (skeleton; being built).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! EnCase (EWF, E01) evidence images (skeleton; being built).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]

@@ -1,0 +1,17 @@
+//! VHD reader (being built).
+
+use std::path::Path;
+
+use crate::common::{VdiskOptions, VirtualDisk};
+use crate::error::{Error, Result};
+
+/// Opens a VHD image (and its extents or parents).
+///
+/// # Errors
+/// Not implemented yet.
+pub fn open(path: &Path, _opts: &VdiskOptions) -> Result<VirtualDisk> {
+    Err(Error::Unsupported {
+        path: path.to_path_buf(),
+        what: "VHD reader not built yet".into(),
+    })
+}
