@@ -55,6 +55,7 @@ pub mod raid6;
 pub mod report;
 pub mod sample;
 pub mod signals;
+pub mod structures;
 mod verdict;
 
 pub use error::{Error, Result};

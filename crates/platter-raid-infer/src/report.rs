@@ -1,7 +1,7 @@
 //! What inference returns: ranked candidates and a verdict that says
 //! plainly when the evidence cannot decide.
 
-use platter_raid::geometry::{Level, ParityLayout};
+use platter_raid::geometry::{Geometry, Level, ParityLayout};
 use serde::Serialize;
 
 use crate::signals::SignalSummary;
@@ -51,6 +51,12 @@ pub struct Candidate {
     pub margin: f64,
     /// The evidence.
     pub evidence: Evidence,
+    /// The whole geometry, ready for
+    /// [`RaidArray`](platter_raid::array::RaidArray): level, layout, chunk,
+    /// each slot's image (or `None` when missing) and data offset, delayed
+    /// parity. Image indices refer to the members as given to
+    /// [`infer`](crate::infer).
+    pub geometry: Geometry,
 }
 
 /// The overall answer.

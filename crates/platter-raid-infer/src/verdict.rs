@@ -1,6 +1,6 @@
 //! From signals to a level, candidates and a verdict.
 
-use platter_raid::geometry::Level;
+use platter_raid::geometry::{Geometry, Layout, Level};
 
 use crate::placement::PlacementTable;
 use crate::raid6::Scored;
@@ -86,6 +86,7 @@ pub fn decide(samples: &Samples, signals: &Signals, n: usize) -> (Verdict, Vec<C
             score: ev.mirror_rate,
             margin: ev.mirror_rate,
             evidence: ev,
+            geometry: Geometry::new(Level::Raid1, Layout::None, 0, n).with_data_offset(offset),
         };
         return (Verdict::Found, vec![c]);
     }
@@ -137,7 +138,17 @@ fn unsupported(reason: String) -> (Verdict, Vec<Candidate>) {
 }
 
 fn to_candidate(s: &Scored, ev: &Evidence) -> Candidate {
+    let order: Vec<Option<usize>> = s.order.iter().map(|&i| Some(i)).collect();
+    let geometry = Geometry::new(
+        s.level,
+        Layout::Parity(s.layout),
+        s.chunk_bytes,
+        order.len(),
+    )
+    .with_order(&order)
+    .with_data_offset(s.data_offset_bytes);
     Candidate {
+        geometry,
         level: s.level,
         layout: Some(s.layout),
         chunk_bytes: s.chunk_bytes,
