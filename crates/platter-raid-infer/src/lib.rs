@@ -47,15 +47,19 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod anchored;
 mod bytes;
 pub mod continuity;
 pub mod error;
+pub mod fit;
 pub mod placement;
 pub mod raid6;
 pub mod report;
 pub mod sample;
+pub mod search;
 pub mod signals;
 pub mod structures;
+mod validation;
 mod verdict;
 
 pub use error::{Error, Result};
@@ -67,6 +71,45 @@ use platter_core::Source;
 /// Largest member count accepted.
 pub const MAX_MEMBERS: usize = 16;
 
+/// What the user already knows (`--hint level=5,chunk=64K,…`): the
+/// search keeps to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hint {
+    /// RAID level.
+    pub level: Option<platter_raid::geometry::Level>,
+    /// Parity layout.
+    pub layout: Option<platter_raid::geometry::ParityLayout>,
+    /// Chunk size in bytes.
+    pub chunk_bytes: Option<u64>,
+    /// Slots in the array, missing members included.
+    pub slots: Option<usize>,
+    /// Data offset in bytes, the same on every member.
+    pub data_offset_bytes: Option<u64>,
+}
+
+impl Hint {
+    /// True when `c` agrees with every given hint.
+    pub fn accepts(&self, c: &Candidate) -> bool {
+        let level_ok = self.level.is_none_or(|l| {
+            l == c.level
+                || (matches!(
+                    l,
+                    platter_raid::geometry::Level::Raid4 | platter_raid::geometry::Level::Raid5
+                ) && matches!(
+                    c.level,
+                    platter_raid::geometry::Level::Raid4 | platter_raid::geometry::Level::Raid5
+                ))
+        });
+        level_ok
+            && self.layout.is_none_or(|l| c.layout == Some(l))
+            && self.chunk_bytes.is_none_or(|b| b == c.chunk_bytes)
+            && self.slots.is_none_or(|s| s == c.order.len())
+            && self
+                .data_offset_bytes
+                .is_none_or(|o| o == c.data_offset_bytes)
+    }
+}
+
 /// Inference options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -74,6 +117,8 @@ pub struct Options {
     pub sample: SampleOptions,
     /// How many candidates to return.
     pub top: usize,
+    /// What the user already knows.
+    pub hint: Hint,
 }
 
 impl Default for Options {
@@ -81,6 +126,7 @@ impl Default for Options {
         Options {
             sample: SampleOptions::default(),
             top: 5,
+            hint: Hint::default(),
         }
     }
 }
@@ -99,7 +145,24 @@ pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
     }
     let samples = sample::read_samples(members, &opts.sample)?;
     let signals = signals::compute(&samples, n);
-    let (verdict, mut candidates) = verdict::decide(&samples, &signals, n);
+    let anchors = anchored::anchors(&samples, n);
+    let eqs = anchored::equations(&anchors);
+    let st = verdict::Structures {
+        eqs: &eqs,
+        kinds: anchored::kinds(&anchors),
+        member_sizes: members.iter().map(|m| m.len()).collect(),
+    };
+    let (mut verdict, mut candidates) = verdict::decide(&samples, &signals, n, &st, &opts.hint);
+    validate_candidates(members, &mut verdict, &mut candidates);
+    if opts.hint != Hint::default() {
+        let before = candidates.len();
+        candidates.retain(|c| opts.hint.accepts(c));
+        if candidates.is_empty() && before > 0 {
+            verdict = Verdict::Ambiguous {
+                reason: "no candidate agrees with the hint".into(),
+            };
+        }
+    }
     candidates.truncate(opts.top.max(1));
     Ok(Report {
         verdict,
@@ -108,4 +171,92 @@ pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
         sampled_bytes_per_member: samples.bytes_read_per_member,
         signals: signals.summary,
     })
+}
+
+/// How many candidates are checked on their assembled array.
+const VALIDATED: usize = 6;
+
+/// Checks the file systems inside the top candidates' arrays and adjusts
+/// the verdict: a confident answer whose array fails the checks becomes
+/// ambiguous; among ambiguous candidates, the only one whose array passes
+/// (when the others fail or hold no recognisable file system) is promoted.
+fn validate_candidates(
+    members: &[&dyn Source],
+    verdict: &mut Verdict,
+    candidates: &mut Vec<Candidate>,
+) {
+    for c in candidates.iter_mut().take(VALIDATED) {
+        c.evidence.validation = validation::check(members, c);
+    }
+    let Some(top) = candidates.first() else {
+        return;
+    };
+    match verdict {
+        Verdict::Found => {
+            if let Some(v) = top
+                .evidence
+                .validation
+                .as_ref()
+                .filter(|v| validation::fails(v))
+            {
+                *verdict = Verdict::Ambiguous {
+                    reason: format!(
+                        "{} fits the parity and structure evidence, but its assembled array fails {} of {} file-system checks ({}); supply --hint or more data",
+                        report::describe(top),
+                        v.checks - v.passed,
+                        v.checks,
+                        v.found.join("; ")
+                    ),
+                };
+            }
+        }
+        Verdict::Ambiguous { reason } => {
+            let passing: Vec<usize> = candidates
+                .iter()
+                .take(VALIDATED)
+                .enumerate()
+                .filter(|(_, c)| {
+                    c.evidence
+                        .validation
+                        .as_ref()
+                        .is_some_and(|v| validation::passes(v) && v.checks >= 8)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            // A candidate that reads little of the file system (members
+            // missing, metadata mapped to zeros) passes few checks: it does
+            // not stand against one that passes many.
+            let checks = |i: usize| {
+                candidates[i]
+                    .evidence
+                    .validation
+                    .as_ref()
+                    .map_or(0, |v| v.checks)
+            };
+            let best = passing.iter().copied().max_by_key(|&i| checks(i));
+            let strong: Vec<usize> = passing
+                .iter()
+                .copied()
+                .filter(|&i| best.is_some_and(|b| 2 * checks(i) >= checks(b)))
+                .collect();
+            if let [winner] = strong[..] {
+                let v = candidates[winner]
+                    .evidence
+                    .validation
+                    .clone()
+                    .unwrap_or_default();
+                let c = candidates.remove(winner);
+                candidates.insert(0, c);
+                let _ = reason;
+                *verdict = Verdict::Found;
+                let next = candidates
+                    .get(1)
+                    .and_then(|c| c.evidence.validation.as_ref())
+                    .and_then(|v| v.rate())
+                    .unwrap_or(0.0);
+                candidates[0].margin = v.rate().unwrap_or(0.0) - next;
+            }
+        }
+        _ => {}
+    }
 }

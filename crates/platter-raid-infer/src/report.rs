@@ -29,6 +29,16 @@ pub struct Evidence {
     pub checked: u64,
     /// Fraction of informative sectors where all members are equal.
     pub mirror_rate: f64,
+    /// Self-locating structures (MFT records, superblocks, GPT…) whose
+    /// recorded position the candidate explains.
+    pub anchors_explained: Option<u64>,
+    /// Self-locating structures found in the samples and inside the
+    /// candidate's data area.
+    pub anchors_considered: Option<u64>,
+    /// Kinds of structures found in the samples, with counts.
+    pub structures: Vec<String>,
+    /// File-system checks run on the assembled candidate.
+    pub validation: Option<crate::structures::Validation>,
 }
 
 /// One way the members could form an array.
@@ -41,8 +51,8 @@ pub struct Candidate {
     /// Chunk size in bytes (0 for RAID1).
     pub chunk_bytes: u64,
     /// `order[slot]` is the index (in the list given) of the member image
-    /// filling that slot.
-    pub order: Vec<usize>,
+    /// filling that slot, or `None` for a missing member.
+    pub order: Vec<Option<usize>>,
     /// Where array data starts on every member, in bytes.
     pub data_offset_bytes: u64,
     /// The candidate's score, 0…1 (higher is better).
@@ -105,13 +115,26 @@ pub struct Report {
 
 /// Short text of a candidate's parameters, for ambiguity messages.
 pub fn describe(c: &Candidate) -> String {
-    let layout = c.layout.map_or("", |l| l.name());
+    let mut layout = c.layout.map_or(String::new(), |l| l.name().to_string());
+    if let platter_raid::geometry::Layout::Raid10(r) = c.geometry.layout {
+        layout = r.to_string();
+    }
+    if let Some(d) = c.geometry.delayed_parity {
+        layout.push_str(&format!(
+            " delayed {}/{}",
+            d.rows_per_group, d.first_group_rows
+        ));
+    }
     format!(
-        "{} {} chunk {}K order {:?} offset {}",
+        "{} {} chunk {} order [{}] offset {}",
         c.level.name(),
         layout,
-        c.chunk_bytes >> 10,
-        c.order,
+        platter_core::size::human_size(c.chunk_bytes),
+        c.order
+            .iter()
+            .map(|o| o.map_or("missing".to_string(), |i| i.to_string()))
+            .collect::<Vec<_>>()
+            .join(","),
         c.data_offset_bytes
     )
 }

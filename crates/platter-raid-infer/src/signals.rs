@@ -57,6 +57,9 @@ pub struct SignalSummary {
     /// `pair_equal[a][b]`: informative sectors where members a and b are
     /// equal and non-zero.
     pub pair_equal: Vec<Vec<u64>>,
+    /// `pair_either[a][b]`: informative sectors where member a or b is
+    /// non-zero (the denominator of a mirror test for that pair).
+    pub pair_either: Vec<Vec<u64>>,
     /// Member offset of the first informative sector, if any.
     pub first_informative_offset: Option<u64>,
 }
@@ -87,6 +90,7 @@ pub fn compute(samples: &Samples, n: usize) -> Signals {
         obs: Vec::new(),
         summary: SignalSummary {
             pair_equal: vec![vec![0; n]; n],
+            pair_either: vec![vec![0; n]; n],
             ..SignalSummary::default()
         },
     };
@@ -94,7 +98,8 @@ pub fn compute(samples: &Samples, n: usize) -> Signals {
     for (wi, w) in samples.windows.iter().enumerate() {
         for i in 0..w.sectors() {
             s.summary.sectors_examined += 1;
-            let nonzero = (0..n).filter(|&m| !is_zero(w.sector(m, i))).count();
+            let nz: Vec<bool> = (0..n).map(|m| !is_zero(w.sector(m, i))).collect();
+            let nonzero = nz.iter().filter(|&&z| z).count();
             if nonzero < 2 {
                 continue;
             }
@@ -129,8 +134,12 @@ pub fn compute(samples: &Samples, n: usize) -> Signals {
             sm.all_equal_sectors += u64::from(all_equal);
             for a in 0..n {
                 for b in a + 1..n {
+                    if nz[a] || nz[b] {
+                        sm.pair_either[a][b] += 1;
+                        sm.pair_either[b][a] += 1;
+                    }
                     let sa = w.sector(a, i);
-                    if sa == w.sector(b, i) && !is_zero(sa) {
+                    if nz[a] && sa == w.sector(b, i) {
                         sm.pair_equal[a][b] += 1;
                         sm.pair_equal[b][a] += 1;
                     }

@@ -6,8 +6,9 @@ use crate::placement::PlacementTable;
 use crate::raid6::Scored;
 use crate::report::{Candidate, Evidence, Verdict, describe};
 use crate::sample::Samples;
+use crate::search::Family;
 use crate::signals::{SignalSummary, Signals};
-use crate::{continuity, raid6};
+use crate::{anchored, continuity, raid6};
 
 /// Fewer informative sectors than this give no verdict.
 const MIN_INFORMATIVE: u64 = 64;
@@ -51,8 +52,15 @@ fn mirror_pairs(s: &SignalSummary, n: usize) -> Option<Vec<(usize, usize)>> {
         if used[a] {
             continue;
         }
-        let b =
-            (a + 1..n).find(|&b| !used[b] && s.rate(s.pair_equal[a][b]) * 2.0 >= MIRROR_RATE)?;
+        // Mirrors are equal wherever either holds data; in a sparse RAID5
+        // a data chunk and its parity are equal only in rows with one
+        // non-zero chunk.
+        let b = (a + 1..n).find(|&b| {
+            !used[b]
+                && s.pair_either[a][b] > 0
+                && s.pair_equal[a][b] as f64 / s.pair_either[a][b] as f64 >= MIRROR_RATE
+                && s.pair_equal[a][b] >= 16
+        })?;
         used[a] = true;
         used[b] = true;
         pairs.push((a, b));
@@ -60,8 +68,84 @@ fn mirror_pairs(s: &SignalSummary, n: usize) -> Option<Vec<(usize, usize)>> {
     Some(pairs)
 }
 
+/// What the self-locating structures say, for [`decide`].
+pub struct Structures<'a> {
+    /// The equations.
+    pub eqs: &'a [crate::fit::Equation],
+    /// Counts of structure kinds.
+    pub kinds: Vec<String>,
+    /// The member sizes, in the order given.
+    pub member_sizes: Vec<u64>,
+}
+
+/// Combines the structure-based decision with the parity/continuity one.
+/// Structures win when they decide. A confident parity/continuity answer
+/// stands when it explains (nearly) as many structures as the structures'
+/// own best fit, and becomes ambiguous when it explains clearly fewer.
+fn combine(
+    anchored: Option<(Verdict, Vec<Candidate>)>,
+    st: &Structures<'_>,
+    n: usize,
+    other: impl FnOnce() -> (Verdict, Vec<Candidate>),
+) -> (Verdict, Vec<Candidate>) {
+    match anchored {
+        Some((Verdict::Found, c)) => (Verdict::Found, c),
+        Some((av, ac)) => {
+            let (ov, mut oc) = other();
+            match ov {
+                Verdict::Found => {
+                    let strong = ac.first().filter(|c| c.score >= 0.9);
+                    if let (Some(a), Some(o)) = (strong, oc.first_mut()) {
+                        let member_bytes = st.member_sizes.iter().copied().min().unwrap_or(0);
+                        let own = crate::fit::explain(st.eqs, n, member_bytes, &o.geometry);
+                        let top = a.evidence.anchors_explained.unwrap_or(0);
+                        if let Some(f) = &own {
+                            o.evidence.anchors_explained = Some(f.explained as u64);
+                            o.evidence.anchors_considered = Some(f.considered as u64);
+                        }
+                        let agrees = own.is_some_and(|f| (f.explained as f64) >= 0.95 * top as f64);
+                        if a.geometry != o.geometry && !agrees {
+                            let reason = format!(
+                                "ambiguous: parity and continuity favour {}, but self-locating structures favour {}; supply --hint or more data",
+                                describe(o),
+                                describe(a)
+                            );
+                            oc.push(a.clone());
+                            return (Verdict::Ambiguous { reason }, oc);
+                        }
+                    }
+                    (Verdict::Found, oc)
+                }
+                _ if !ac.is_empty() => (av, ac),
+                _ => (ov, oc),
+            }
+        }
+        None => other(),
+    }
+}
+
 /// The level, candidates (best first, margins set) and verdict.
-pub fn decide(samples: &Samples, signals: &Signals, n: usize) -> (Verdict, Vec<Candidate>) {
+pub fn decide(
+    samples: &Samples,
+    signals: &Signals,
+    n: usize,
+    st: &Structures<'_>,
+    hint: &crate::Hint,
+) -> (Verdict, Vec<Candidate>) {
+    let (verdict, mut cands) = decide_inner(samples, signals, n, st, hint);
+    for c in &mut cands {
+        c.evidence.structures = st.kinds.clone();
+    }
+    (verdict, cands)
+}
+
+fn decide_inner(
+    samples: &Samples,
+    signals: &Signals,
+    n: usize,
+    st: &Structures<'_>,
+    hint: &crate::Hint,
+) -> (Verdict, Vec<Candidate>) {
     let s = &signals.summary;
     if s.informative_sectors < MIN_INFORMATIVE {
         return (
@@ -81,7 +165,7 @@ pub fn decide(samples: &Samples, signals: &Signals, n: usize) -> (Verdict, Vec<C
             level: Level::Raid1,
             layout: None,
             chunk_bytes: 0,
-            order: (0..n).collect(),
+            order: (0..n).map(Some).collect(),
             data_offset_bytes: offset,
             score: ev.mirror_rate,
             margin: ev.mirror_rate,
@@ -91,10 +175,20 @@ pub fn decide(samples: &Samples, signals: &Signals, n: usize) -> (Verdict, Vec<C
         return (Verdict::Found, vec![c]);
     }
     if let Some(pairs) = mirror_pairs(s, n) {
+        if let Some(found) = anchored::decide_raid10(
+            st.eqs,
+            &pairs,
+            &st.member_sizes,
+            s.first_informative_offset,
+            &ev,
+            hint,
+        ) {
+            return found;
+        }
         return (
             Verdict::Unsupported {
                 reason: format!(
-                    "members form mirrored pairs {pairs:?} (RAID10 near or RAID1+0); RAID10 layout inference is not implemented yet"
+                    "members form mirrored pairs {pairs:?} (RAID10 near or RAID1+0); RAID10 near: without self-locating structures the order of the pairs and the chunk size cannot be told (far and offset layouts are not inferred)"
                 ),
             },
             Vec::new(),
@@ -102,22 +196,55 @@ pub fn decide(samples: &Samples, signals: &Signals, n: usize) -> (Verdict, Vec<C
     }
     let q_rate = s.rate(s.q_located_sectors + s.q_ambiguous_sectors);
     if ev.parity_consistent_rate >= LEVEL_RATE {
-        if n > RAID5_MAX_MEMBERS {
-            return unsupported(format!(
-                "RAID5/4 parity on {:.1}% of informative sectors, but order search supports at most {RAID5_MAX_MEMBERS} members",
-                ev.parity_consistent_rate * 100.0
-            ));
-        }
-        return decide_raid5(samples, n, offset, ev);
+        let a = anchored::decide(
+            st.eqs,
+            Family::Xor,
+            n,
+            &st.member_sizes,
+            s.first_informative_offset,
+            &ev,
+            hint,
+        );
+        return combine(a, st, n, || {
+            if n > RAID5_MAX_MEMBERS {
+                return unsupported(format!(
+                    "RAID5/4 parity on {:.1}% of informative sectors, but without self-locating structures the order search supports at most {RAID5_MAX_MEMBERS} members",
+                    ev.parity_consistent_rate * 100.0
+                ));
+            }
+            decide_raid5(samples, n, offset, ev.clone())
+        });
     }
     if q_rate >= LEVEL_RATE && n >= 4 {
-        if n > RAID6_MAX_MEMBERS {
-            return unsupported(format!(
-                "RAID6 parity on {:.1}% of informative sectors, but order search supports at most {RAID6_MAX_MEMBERS} members",
-                q_rate * 100.0
-            ));
-        }
-        return decide_raid6(samples, signals, n, offset, ev);
+        let a = anchored::decide(
+            st.eqs,
+            Family::Q,
+            n,
+            &st.member_sizes,
+            s.first_informative_offset,
+            &ev,
+            hint,
+        );
+        return combine(a, st, n, || {
+            if n > RAID6_MAX_MEMBERS {
+                return unsupported(format!(
+                    "RAID6 parity on {:.1}% of informative sectors, but without self-locating structures the order search supports at most {RAID6_MAX_MEMBERS} members",
+                    q_rate * 100.0
+                ));
+            }
+            decide_raid6(samples, signals, n, offset, ev.clone())
+        });
+    }
+    if let Some(found) = anchored::decide(
+        st.eqs,
+        Family::None,
+        n,
+        &st.member_sizes,
+        s.first_informative_offset,
+        &ev,
+        hint,
+    ) {
+        return found;
     }
     (
         Verdict::NoParity {
@@ -152,7 +279,7 @@ fn to_candidate(s: &Scored, ev: &Evidence) -> Candidate {
         level: s.level,
         layout: Some(s.layout),
         chunk_bytes: s.chunk_bytes,
-        order: s.order.clone(),
+        order,
         data_offset_bytes: s.data_offset_bytes,
         score: s.score,
         margin: 0.0,

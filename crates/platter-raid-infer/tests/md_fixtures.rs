@@ -28,8 +28,15 @@ fn is_truth(array: &serde_json::Value, c: &Candidate) -> bool {
         && c.chunk_bytes == array["chunk_bytes"].as_u64().unwrap()
         && c.data_offset_bytes == array["data_offset_bytes"].as_u64().unwrap()
         && c.layout.is_some_and(|l| {
-            common::signature(raid6, l.md_number(), &c.order, rows)
-                == common::signature(raid6, want_layout.md_number(), &want_order, rows)
+            common::signature(
+                raid6,
+                l.md_number(),
+                &c.order
+                    .iter()
+                    .map(|o| o.unwrap_or(usize::MAX))
+                    .collect::<Vec<_>>(),
+                rows,
+            ) == common::signature(raid6, want_layout.md_number(), &want_order, rows)
         })
 }
 

@@ -21,8 +21,15 @@ fn matches(
     (c.level == Level::Raid6) == raid6
         && c.chunk_bytes == chunk
         && c.data_offset_bytes == offset
-        && common::signature(raid6, c.layout.unwrap().md_number(), &c.order, rows)
-            == common::signature(raid6, layout.md_number(), order, rows)
+        && common::signature(
+            raid6,
+            c.layout.unwrap().md_number(),
+            &c.order
+                .iter()
+                .map(|o| o.unwrap_or(usize::MAX))
+                .collect::<Vec<_>>(),
+            rows,
+        ) == common::signature(raid6, layout.md_number(), order, rows)
 }
 
 /// A confident verdict must be exactly right (same assembled bytes and

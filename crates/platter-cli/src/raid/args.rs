@@ -24,6 +24,11 @@ pub enum RaidCommand {
     /// duplicate or missing roles, bad checksums. Findings are information:
     /// the exit status is 0 unless a member cannot be read.
     Examine(ExamineArgs),
+    /// Infer the geometry from the members alone, with no metadata: level,
+    /// chunk size, member order, parity layout, data offset, missing
+    /// members. Prints ranked candidates with their evidence, and says
+    /// plainly when the evidence cannot decide.
+    Detect(DetectArgs),
     /// Print the first rows of a layout: which member holds D0, D1…, P and Q.
     Map(MapArgs),
     /// Check the parity (P and Q) or the copies of every row, without
@@ -110,6 +115,31 @@ impl GeometryArgs {
     }
 }
 
+/// `platter raid detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// The member images, in any order (any format platter opens).
+    #[arg(required = true, value_name = "MEMBER")]
+    pub members: Vec<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the winner as a recipe (only when the verdict is "found").
+    #[arg(long, value_name = "FILE")]
+    pub recipe_out: Option<PathBuf>,
+    /// Overwrite the recipe if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// How many candidates to show.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub top: usize,
+    /// What is already known, comma-separated KEY=VALUE: level=5,
+    /// chunk=64K, layout=left-symmetric, members=4 (slots, missing ones
+    /// included), offset=1M.
+    #[arg(long, value_name = "HINTS")]
+    pub hint: Option<String>,
+}
+
 /// `platter raid assemble`.
 #[derive(Debug, Args)]
 pub struct AssembleArgs {
@@ -121,6 +151,13 @@ pub struct AssembleArgs {
     /// The geometry.
     #[command(flatten)]
     pub geometry: GeometryArgs,
+    /// Infer the geometry from the members' content (`platter raid
+    /// detect`), then assemble; refused unless the verdict is "found".
+    #[arg(long, conflicts_with_all = ["level", "layout", "chunk", "order", "offset"])]
+    pub auto: bool,
+    /// With --auto: what is already known (see `raid detect --hint`).
+    #[arg(long, value_name = "HINTS", requires = "auto")]
+    pub hint: Option<String>,
     /// Where to write the array; `-` for standard output (the report then
     /// goes to standard error). May be omitted with --recipe-out.
     #[arg(short, long, value_name = "OUT")]

@@ -121,7 +121,11 @@ pub fn assemble(g: &GlobalOpts, a: &AssembleArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let ArrayInput { arr, recipe, plan } = super::open_from_args(g, &a.members, &a.geometry)?;
+    let ArrayInput { arr, recipe, plan } = if a.auto {
+        super::detect::open_auto(g, &a.members, a.hint.as_deref())?
+    } else {
+        super::open_from_args(g, &a.members, &a.geometry)?
+    };
     let out = a
         .output
         .as_deref()

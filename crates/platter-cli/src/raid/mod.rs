@@ -7,6 +7,7 @@
 
 pub mod args;
 mod assemble;
+mod detect;
 mod examine;
 mod map;
 mod metadata;
@@ -28,6 +29,7 @@ pub fn run(g: &GlobalOpts, c: &RaidCommand) -> anyhow::Result<u8> {
     match c {
         RaidCommand::Assemble(a) => assemble::assemble(g, a),
         RaidCommand::Examine(a) => examine::examine(g, a),
+        RaidCommand::Detect(a) => detect::detect(g, a),
         RaidCommand::Map(a) => map::map(a),
         RaidCommand::Scrub(a) => scrub::scrub(g, a),
     }

@@ -1,0 +1,370 @@
+//! The decision from self-locating structures: gather the equations the
+//! samples hold, search the shapes the signals allow, and decide between
+//! the best fits (see [`fit`](crate::fit) for the arithmetic).
+
+use std::collections::BTreeMap;
+
+use platter_raid::geometry::{Geometry, Layout, Level};
+
+use crate::fit::{ARRAY_SPACE, Equation};
+use crate::report::{Candidate, Evidence, Verdict, describe};
+use crate::sample::Samples;
+use crate::search::{self, Family, Scored};
+use crate::structures::{ARRAY_KEY, Anchor, scan};
+
+/// Fewer explained equations than this decide nothing.
+pub const MIN_EXPLAINED: usize = 8;
+/// The top fit must explain this fraction of the equations it places.
+const MIN_RATE: f64 = 0.9;
+/// A rival whose merit is within this (or 1 % of the top's explained
+/// count) of the top's, with an equal or better prior, keeps the verdict
+/// ambiguous.
+const MIN_GAP: i64 = 4;
+/// Weight of an unexplained structure against an explained one.
+const MISS_WEIGHT: i64 = 3;
+
+/// Explained structures minus a penalty for each unexplained one: a wrong
+/// geometry explains many by chance but leaves more unexplained.
+fn merit(f: &crate::fit::Fit) -> i64 {
+    f.explained as i64 - MISS_WEIGHT * (f.considered - f.explained) as i64
+}
+
+/// Every self-locating structure in the samples.
+pub fn anchors(samples: &Samples, n: usize) -> Vec<Anchor> {
+    let mut out = Vec::new();
+    for w in &samples.windows {
+        for m in 0..n {
+            scan(m, w.offset, &w.data[m], &mut out);
+        }
+    }
+    out
+}
+
+/// The equations of `anchors`.
+pub fn equations(anchors: &[Anchor]) -> Vec<Equation> {
+    anchors
+        .iter()
+        .map(|a| Equation {
+            member: a.member,
+            member_offset: a.member_offset,
+            space: if a.fs_key == ARRAY_KEY {
+                ARRAY_SPACE
+            } else {
+                a.fs_key
+            },
+            fs_offset: a.fs_offset,
+        })
+        .collect()
+}
+
+/// Counts of structure kinds, for the evidence.
+pub fn kinds(anchors: &[Anchor]) -> Vec<String> {
+    let mut m: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for a in anchors {
+        *m.entry(a.kind.name()).or_default() += 1;
+    }
+    m.into_iter().map(|(k, v)| format!("{v} {k}")).collect()
+}
+
+/// Where sampled array offsets are read from, by image and member offset.
+type Signature = Vec<(Option<usize>, u64)>;
+
+/// Where `probe` array offsets are read from under `g`: two geometries with
+/// equal signatures assemble the same bytes there.
+fn signature(g: &Geometry, member_bytes: u64) -> Signature {
+    let sizes = vec![Some(member_bytes); g.slots.len()];
+    let Ok(m) = g.mapping(&sizes) else {
+        return Vec::new();
+    };
+    let size = m.array_size();
+    (0..2048u64)
+        .filter_map(|i| {
+            let x = (i * 37 * 4096 + i * 512) % size.max(1);
+            let loc = m.locate(x)?;
+            Some((g.slots[loc.slot].image, loc.member_offset))
+        })
+        .collect()
+}
+
+fn data_offset(s: &Scored) -> u64 {
+    s.fit.geometry.slots.first().map_or(0, |s| s.data_offset)
+}
+
+/// The candidate of one fit. RAID5 with parity on a fixed member is
+/// reported as RAID4.
+fn candidate(s: &Scored, ev: &Evidence) -> Candidate {
+    let mut g = s.fit.geometry.clone();
+    if g.level == Level::Raid5
+        && matches!(
+            g.layout,
+            Layout::Parity(
+                platter_raid::geometry::ParityLayout::ParityFirst
+                    | platter_raid::geometry::ParityLayout::ParityLast
+            )
+        )
+        && g.delayed_parity.is_none()
+    {
+        g.level = Level::Raid4;
+    }
+    Candidate {
+        level: g.level,
+        layout: match g.layout {
+            Layout::Parity(p) => Some(p),
+            _ => None,
+        },
+        chunk_bytes: g.chunk_bytes,
+        order: g.slots.iter().map(|s| s.image).collect(),
+        data_offset_bytes: g.slots.first().map_or(0, |s| s.data_offset),
+        score: s.fit.rate(),
+        margin: 0.0,
+        evidence: Evidence {
+            anchors_explained: Some(s.fit.explained as u64),
+            anchors_considered: Some(s.fit.considered as u64),
+            ..ev.clone()
+        },
+        geometry: g,
+    }
+}
+
+/// Decides from the equations, or `None` when they are too few to try.
+pub fn decide(
+    eqs: &[Equation],
+    family: Family,
+    n: usize,
+    member_sizes: &[u64],
+    first_informative: Option<u64>,
+    ev: &Evidence,
+    hint: &crate::Hint,
+) -> Option<(Verdict, Vec<Candidate>)> {
+    let member_bytes = member_sizes.iter().copied().min().unwrap_or(0);
+    if eqs.len() < MIN_EXPLAINED {
+        return None;
+    }
+    let keep_shape = |s: &crate::fit::Shape| {
+        hint.slots.is_none_or(|n| n == s.slots)
+            && hint.layout.is_none_or(|l| s.layout == Layout::Parity(l))
+            && hint
+                .level
+                .is_none_or(|l| l == s.level || (l == Level::Raid4 && s.level == Level::Raid5))
+    };
+    let family = match hint.level {
+        // A hinted level with members missing shows no parity.
+        Some(Level::Raid4 | Level::Raid5 | Level::Raid6 | Level::Raid0) => Family::None,
+        _ => family,
+    };
+    let mut shapes = search::shapes(family, n, false);
+    if let Some(Level::Raid5 | Level::Raid4) = hint.level {
+        shapes.extend(search::shapes(Family::Xor, n, false));
+    }
+    if hint.level == Some(Level::Raid6) {
+        shapes.extend(search::shapes(Family::Q, n, false));
+    }
+    shapes.retain(keep_shape);
+    let chunks = match hint.chunk_bytes {
+        Some(c) => vec![c],
+        None => search::chunk_sizes(),
+    };
+    let offsets = match hint.data_offset_bytes {
+        Some(o) => vec![o],
+        None => search::offsets(first_informative, member_bytes),
+    };
+    let mut found = search::run(
+        eqs,
+        n,
+        member_bytes,
+        &shapes,
+        &chunks,
+        &offsets,
+        MIN_EXPLAINED,
+    );
+    // Delayed parity only when plain rotation explains poorly.
+    let best_rate = found
+        .iter()
+        .max_by_key(|s| merit(&s.fit))
+        .map_or(0.0, |s| s.fit.rate());
+    if family == Family::Xor && best_rate < MIN_RATE {
+        let delayed: Vec<_> = search::shapes(family, n, true)
+            .into_iter()
+            .filter(|s| s.delayed.is_some())
+            .collect();
+        found.extend(search::run(
+            eqs,
+            n,
+            member_bytes,
+            &delayed,
+            &chunks,
+            &offsets,
+            MIN_EXPLAINED,
+        ));
+    }
+    if family == Family::None && hint.level.is_none_or(|l| l == Level::Linear) {
+        if let Some(f) = crate::fit::fit_linear(eqs, member_sizes) {
+            if f.explained >= MIN_EXPLAINED {
+                found.push(Scored {
+                    shape: crate::fit::Shape {
+                        level: Level::Linear,
+                        layout: Layout::None,
+                        delayed: None,
+                        slots: n,
+                    },
+                    fit: f,
+                });
+            }
+        }
+    }
+    let first_data = first_informative.map(|f| f / 4096 * 4096);
+    let key = |s: &Scored| {
+        (
+            merit(&s.fit),
+            s.fit.origins_at_zero,
+            Some(data_offset(s)) == first_data,
+            std::cmp::Reverse(s.fit.considered - s.fit.explained),
+            std::cmp::Reverse(s.shape.slots),
+            s.shape.delayed.is_none(),
+            std::cmp::Reverse(s.fit.geometry.chunk_bytes),
+        )
+    };
+    found.sort_by_key(|s| std::cmp::Reverse(key(s)));
+    let prior = |s: &Scored| (s.fit.origins_at_zero, Some(data_offset(s)) == first_data);
+    if found.is_empty() {
+        return None;
+    }
+    let top = found[0].clone();
+    // Keep one fit per assembled result, best first.
+    let mut distinct: Vec<(Scored, Signature)> = Vec::new();
+    for s in found.into_iter().take(200) {
+        let sig = signature(&s.fit.geometry, member_bytes);
+        if distinct.iter().any(|(_, d)| *d == sig) {
+            continue;
+        }
+        distinct.push((s, sig));
+        if distinct.len() >= 8 {
+            break;
+        }
+    }
+    let mut cands: Vec<Candidate> = distinct.iter().map(|(s, _)| candidate(s, ev)).collect();
+    let runner = distinct.get(1).map(|(s, _)| s);
+    if let Some(r) = runner {
+        cands[0].margin = top.fit.rate() - r.fit.rate();
+    } else {
+        cands[0].margin = top.fit.rate();
+    }
+    let verdict = if top.fit.rate() < MIN_RATE {
+        Verdict::Ambiguous {
+            reason: format!(
+                "the best fit ({}) explains only {} of {} self-locating structures",
+                describe(&cands[0]),
+                top.fit.explained,
+                top.fit.considered
+            ),
+        }
+    } else if !top.fit.undecided_members.is_empty() {
+        Verdict::Ambiguous {
+            reason: format!(
+                "{} explains {} of {} structures, but no structure was found on member(s) {:?}, so their slots are unknown; supply --hint order=… or more data",
+                describe(&cands[0]),
+                top.fit.explained,
+                top.fit.considered,
+                top.fit.undecided_members
+            ),
+        }
+    } else if let Some(r) = runner.filter(|r| {
+        let gap = merit(&top.fit) - merit(&r.fit);
+        r.fit.rate() >= MIN_RATE - 0.1
+            && gap < (top.fit.explained as i64 / 100).max(MIN_GAP)
+            && prior(r) >= prior(&top)
+    }) {
+        Verdict::Ambiguous {
+            reason: format!(
+                "ambiguous: {} explains {} of {} structures, {} explains {} of {}; supply --hint or more data",
+                describe(&cands[0]),
+                top.fit.explained,
+                top.fit.considered,
+                describe(&cands[1]),
+                r.fit.explained,
+                r.fit.considered
+            ),
+        }
+    } else {
+        Verdict::Found
+    };
+    Some((verdict, cands))
+}
+
+/// RAID10 near-2 over `pairs` of mirrored members: a RAID0 over one
+/// member of each pair, whose slot `s` becomes the pair in slots `2s` and
+/// `2s + 1` (md places chunk `c` on devices `2c mod n` and `2c + 1 mod n`).
+pub fn decide_raid10(
+    eqs: &[Equation],
+    pairs: &[(usize, usize)],
+    member_sizes: &[u64],
+    first_informative: Option<u64>,
+    ev: &Evidence,
+    hint: &crate::Hint,
+) -> Option<(Verdict, Vec<Candidate>)> {
+    let mut pair_of = vec![usize::MAX; member_sizes.len()];
+    for (i, &(a, b)) in pairs.iter().enumerate() {
+        pair_of[a] = i;
+        pair_of[b] = i;
+    }
+    // Both copies of a structure map to the same pair and offset, so they
+    // count once.
+    let reduced: Vec<Equation> = eqs
+        .iter()
+        .filter(|e| pair_of.get(e.member).is_some_and(|&p| p != usize::MAX))
+        .map(|e| Equation {
+            member: pair_of[e.member],
+            ..*e
+        })
+        .collect();
+    let sizes: Vec<u64> = pairs
+        .iter()
+        .map(|&(a, b)| member_sizes[a].min(member_sizes[b]))
+        .collect();
+    let hint0 = crate::Hint {
+        level: Some(Level::Raid0),
+        slots: None,
+        ..*hint
+    };
+    let (verdict, cands) = decide(
+        &reduced,
+        Family::None,
+        pairs.len(),
+        &sizes,
+        first_informative,
+        ev,
+        &hint0,
+    )?;
+    let layout = Layout::Raid10(platter_raid::geometry::Raid10Layout {
+        near: 2,
+        far: 1,
+        offset: false,
+        far_sets: false,
+    });
+    let cands = cands
+        .into_iter()
+        .filter(|c| c.level == Level::Raid0)
+        .map(|mut c| {
+            let order: Vec<Option<usize>> = c
+                .order
+                .iter()
+                .flat_map(|p| match p {
+                    Some(p) => [Some(pairs[*p].0), Some(pairs[*p].1)],
+                    None => [None, None],
+                })
+                .collect();
+            let g = Geometry::new(Level::Raid10, layout, c.chunk_bytes, order.len())
+                .with_order(&order)
+                .with_data_offset(c.data_offset_bytes);
+            c.level = Level::Raid10;
+            c.layout = None;
+            c.order = order;
+            c.geometry = g;
+            c
+        })
+        .collect::<Vec<_>>();
+    if cands.is_empty() {
+        return None;
+    }
+    Some((verdict, cands))
+}

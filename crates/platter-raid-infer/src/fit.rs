@@ -1,0 +1,602 @@
+//! Exact geometry from self-locating structures.
+//!
+//! A structure that records its own position (an NTFS MFT record's number,
+//! an ext superblock's group number, a GPT header's LBA) gives an equation:
+//! *the array byte at (member, member offset) is byte `fs_offset` of some
+//! address space*. For the right geometry every structure of one address
+//! space lands at `fs_start + fs_offset` for one unknown `fs_start`.
+//!
+//! For a striped layout with chunk `c`, `k` data chunks per row and a data
+//! offset `off`, an equation on member offset `o` says:
+//! - its row is `r = (o − off) / c` and its place in the chunk is
+//!   `p = (o − off) % c`;
+//! - with `fs_start = S·c + s0` (`0 ≤ s0 < c`), `p ≡ s0 + fs_offset (mod c)`,
+//!   so `s0` is fixed by each equation and must agree across one space;
+//! - its logical chunk is `L = S + ⌊(s0 + fs_offset) / c⌋`, which must lie
+//!   in row `r`: `L / k = r`. That bounds `S` to `k` values per equation,
+//!   and the `S` shared by most equations is found by a sweep;
+//! - the data index `L % k` names a slot through the layout's row table, so
+//!   each equation *votes* for the slot of its member.
+//!
+//! A candidate (level, layout, chunk, offset, slot count) is scored by how
+//! many equations vote consistently with one member order. No permutation
+//! is enumerated, so it scales to 16 members, and a missing member is the
+//! slot nobody votes for.
+
+use std::collections::HashMap;
+
+use platter_raid::geometry::{DelayedParity, Geometry, Layout, Level, Mapping, RowLayout};
+
+/// Disjoint runs of one space (MFT fragments, btrfs chunks) looked for.
+const MAX_FRAGMENTS: usize = 8;
+
+/// The address space whose offsets are absolute array offsets (MBR, GPT).
+pub const ARRAY_SPACE: u64 = 0;
+
+/// One self-location equation (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Equation {
+    /// Member image index.
+    pub member: usize,
+    /// Byte offset on the member.
+    pub member_offset: u64,
+    /// Address space; [`ARRAY_SPACE`] means array offsets.
+    pub space: u64,
+    /// Byte offset the structure claims in its space.
+    pub fs_offset: u64,
+}
+
+/// A striped layout to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// RAID0, RAID4, RAID5 or RAID6.
+    pub level: Level,
+    /// Its layout.
+    pub layout: Layout,
+    /// Delayed parity, if any.
+    pub delayed: Option<DelayedParity>,
+    /// Slots in the array (images present plus missing ones).
+    pub slots: usize,
+}
+
+/// How well one shape, chunk and offset explain the equations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    /// The geometry, with `slots[i].image` set from the votes (`None` for
+    /// a slot no member voted for).
+    pub geometry: Geometry,
+    /// Equations whose vote agrees with the chosen order.
+    pub explained: usize,
+    /// Equations that could be placed at all (inside the data area).
+    pub considered: usize,
+    /// Address spaces that start exactly at array offset 0 under this fit
+    /// (a file system or partition table at the array's start), counting
+    /// array-offset equations it explains as one.
+    pub origins_at_zero: usize,
+    /// Members whose slot no equation decided (assigned by elimination
+    /// when only one slot was left, else left unassigned).
+    pub undecided_members: Vec<usize>,
+}
+
+impl Fit {
+    /// Fraction of considered equations explained.
+    pub fn rate(&self) -> f64 {
+        if self.considered == 0 {
+            0.0
+        } else {
+            self.explained as f64 / self.considered as f64
+        }
+    }
+}
+
+/// Row layouts of a mapping, computed once per row.
+struct Rows<'a> {
+    mapping: &'a Mapping,
+    cache: HashMap<u64, Option<RowLayout>>,
+}
+
+impl Rows<'_> {
+    /// True when `slot` holds P or Q in `row`.
+    fn is_parity(&mut self, row: u64, slot: usize) -> bool {
+        let m = self.mapping;
+        self.cache
+            .entry(row)
+            .or_insert_with(|| m.row(row))
+            .as_ref()
+            .is_some_and(|r| r.p == Some(slot) || r.q == Some(slot))
+    }
+
+    fn data_slot(&mut self, row: u64, index: usize) -> Option<usize> {
+        let m = self.mapping;
+        self.cache
+            .entry(row)
+            .or_insert_with(|| m.row(row))
+            .as_ref()?
+            .data_slots
+            .get(index)
+            .copied()
+    }
+}
+
+/// Fits `shape` with chunk `chunk` and data offset `offset` (the same on
+/// every member) to `eqs`, for `images` member images of `member_bytes`
+/// bytes each. `None` when the engine rejects the shape or no equation
+/// falls in the data area.
+pub fn fit(
+    eqs: &[Equation],
+    images: usize,
+    member_bytes: u64,
+    shape: Shape,
+    chunk: u64,
+    offset: u64,
+) -> Option<Fit> {
+    fit_inner(eqs, images, member_bytes, shape, chunk, offset, None)
+}
+
+/// How many equations a given geometry (RAID0/4/5/6, one data offset for
+/// all members) explains, with its own member order instead of the voted
+/// one.
+pub fn explain(eqs: &[Equation], images: usize, member_bytes: u64, g: &Geometry) -> Option<Fit> {
+    let shape = Shape {
+        level: g.level,
+        layout: g.layout,
+        delayed: g.delayed_parity,
+        slots: g.slots.len(),
+    };
+    let offset = g.slots.first()?.data_offset;
+    let order: Vec<Option<usize>> = g.slots.iter().map(|s| s.image).collect();
+    fit_inner(
+        eqs,
+        images,
+        member_bytes,
+        shape,
+        g.chunk_bytes,
+        offset,
+        Some(order),
+    )
+}
+
+fn fit_inner(
+    eqs: &[Equation],
+    images: usize,
+    member_bytes: u64,
+    shape: Shape,
+    chunk: u64,
+    offset: u64,
+    fixed: Option<Vec<Option<usize>>>,
+) -> Option<Fit> {
+    if chunk == 0 || member_bytes <= offset || shape.slots < images {
+        return None;
+    }
+    let mut g =
+        Geometry::new(shape.level, shape.layout, chunk, shape.slots).with_data_offset(offset);
+    g.delayed_parity = shape.delayed;
+    let sizes = vec![Some(member_bytes); shape.slots];
+    let mapping = g.mapping(&sizes).ok()?;
+    let k = match shape.level {
+        Level::Raid0 => shape.slots,
+        _ => mapping.data_disks()?,
+    } as u64;
+    let slot_bytes = mapping.slot_sizes().first().copied()?;
+    // Per equation: row, logical chunk past S (q) and the S interval.
+    struct Placed {
+        member: usize,
+        member_offset: u64,
+        fs_offset: u64,
+        row: u64,
+        q: u64,
+        space: u64,
+        s0: u64,
+    }
+    let mut placed = Vec::with_capacity(eqs.len());
+    for e in eqs {
+        let Some(rel) = e.member_offset.checked_sub(offset) else {
+            continue;
+        };
+        if rel >= slot_bytes || e.member >= images {
+            continue;
+        }
+        let row = rel / chunk;
+        let pos = rel % chunk;
+        let s0 = (pos + chunk - e.fs_offset % chunk) % chunk;
+        if e.space == ARRAY_SPACE && s0 != 0 {
+            // Absolute offsets need fs_start = 0: this one cannot be right.
+            continue;
+        }
+        placed.push(Placed {
+            member: e.member,
+            member_offset: e.member_offset,
+            fs_offset: e.fs_offset,
+            row,
+            q: (s0 + e.fs_offset) / chunk,
+            space: e.space,
+            s0,
+        });
+    }
+    if placed.is_empty() {
+        return None;
+    }
+    // Group by (space, s0) and find the S values shared by most equations.
+    let mut groups: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+    for (i, p) in placed.iter().enumerate() {
+        groups.entry((p.space, p.s0)).or_default().push(i);
+    }
+    // The logical chunk of each equation, once its space's S is chosen.
+    let mut logical: Vec<Option<u64>> = vec![None; placed.len()];
+    let mut origins_at_zero = 0;
+    for ((space, s0), idx) in &groups {
+        if *space == ARRAY_SPACE {
+            origins_at_zero = 1;
+            for &i in idx {
+                logical[i] = Some(placed[i].q);
+            }
+            continue;
+        }
+        // Each equation allows S in [r·k − q, r·k − q + k − 1]. S may be
+        // negative (a space that starts before the array's first row, as
+        // an MFT fragment's numbering does), hence i128.
+        let lo = |p: &Placed| i128::from(p.row) * i128::from(k) - i128::from(p.q);
+        let mut remaining: Vec<usize> = idx.clone();
+        // Greedy: the S covering most equations, then the next (fragments).
+        for round in 0..MAX_FRAGMENTS {
+            if remaining.len() < 2 {
+                break;
+            }
+            let mut ev: Vec<(i128, i32)> = remaining
+                .iter()
+                .flat_map(|&i| {
+                    let l = lo(&placed[i]);
+                    [(l, 1), (l + i128::from(k), -1)]
+                })
+                .collect();
+            ev.sort_unstable();
+            let (mut best, mut best_s, mut cur) = (0i32, 0i128, 0i32);
+            for (x, d) in ev {
+                cur += d;
+                if cur > best {
+                    best = cur;
+                    best_s = x;
+                }
+            }
+            if best < 2 {
+                break;
+            }
+            let (take, keep): (Vec<usize>, Vec<usize>) = remaining.iter().partition(|&&i| {
+                let l = lo(&placed[i]);
+                (l..l + i128::from(k)).contains(&best_s)
+            });
+            if round == 0 && best_s * i128::from(chunk) + i128::from(*s0) == 0 {
+                origins_at_zero += 1;
+            }
+            for i in take {
+                logical[i] = u64::try_from(best_s + i128::from(placed[i].q)).ok();
+            }
+            remaining = keep;
+        }
+    }
+    // Votes: member → slot.
+    let mut rows = Rows {
+        mapping: &mapping,
+        cache: HashMap::new(),
+    };
+    let mut votes = vec![vec![0usize; shape.slots]; images];
+    for (i, p) in placed.iter().enumerate() {
+        let Some(l) = logical[i] else { continue };
+        if l / k != p.row {
+            continue;
+        }
+        let index = (l % k) as usize;
+        if let Some(slot) = rows.data_slot(p.row, index) {
+            votes[p.member][slot] += 1;
+        }
+    }
+    let order = match fixed {
+        Some(o) => o,
+        None => assign(&votes, shape.slots).0,
+    };
+    let mut undecided: Vec<usize> = (0..images).filter(|&m| !order.contains(&Some(m))).collect();
+    let mut order = order;
+    let free: Vec<usize> = (0..shape.slots).filter(|&s| order[s].is_none()).collect();
+    // A single unvoted member and as many free slots as missing ones plus
+    // one: nothing to decide between only when exactly one slot is free.
+    if undecided.len() == 1 && free.len() == 1 {
+        order[free[0]] = Some(undecided[0]);
+        undecided.clear();
+    }
+    // An equation explained by the order. A structure seen at the same
+    // member offset on several members (a RAID5 row with one non-zero
+    // chunk copies it into parity) counts once, explained when any copy is.
+    let mut slot_of = vec![None; images];
+    for (slot, img) in order.iter().enumerate() {
+        if let Some(i) = img {
+            slot_of[*i] = Some(slot);
+        }
+    }
+    // Structures on a parity member, in a row where other members hold
+    // structures at the same offset, are parity artefacts: a copy of a
+    // lone data chunk, or the XOR of an odd number of aligned records
+    // (which is a valid-looking record whose number is the XOR of theirs).
+    // They are neither explained nor held against the fit.
+    let mut at_offset: HashMap<u64, Vec<usize>> = HashMap::new();
+    for p in &placed {
+        at_offset.entry(p.member_offset).or_default().push(p.member);
+    }
+    let keys: Vec<(usize, u64, u64, u64)> = placed
+        .iter()
+        .map(|p| (p.member, p.member_offset, p.space, p.fs_offset))
+        .collect();
+    let (group, groups) = structure_groups(&keys);
+    let mut counted = vec![false; groups];
+    let mut ok_group = vec![false; groups];
+    for (i, p) in placed.iter().enumerate() {
+        if let Some(slot) = slot_of[p.member] {
+            let partnered = at_offset
+                .get(&p.member_offset)
+                .is_some_and(|v| v.iter().any(|&m| m != p.member));
+            if partnered && rows.is_parity(p.row, slot) {
+                continue;
+            }
+        }
+        let ok = logical[i].is_some_and(|l| {
+            l / k == p.row
+                && rows.data_slot(p.row, (l % k) as usize).is_some()
+                && rows.data_slot(p.row, (l % k) as usize) == slot_of[p.member]
+        });
+        counted[group[i]] = true;
+        ok_group[group[i]] |= ok;
+    }
+    let considered = counted.iter().filter(|&&c| c).count();
+    let explained = ok_group.iter().filter(|&&v| v).count();
+    let g = g.with_order(&order);
+    Some(Fit {
+        geometry: g,
+        explained,
+        considered,
+        origins_at_zero,
+        undecided_members: undecided,
+    })
+}
+
+/// Groups equations that stand for one structure: copies of it at the same
+/// member offset on several members (a RAID5 row with one non-zero chunk
+/// puts a copy in parity), and alternative readings of one structure (an
+/// NTFS boot sector read as primary and as backup). Each group counts once
+/// and is explained when any of its equations is. Returns the group of
+/// each equation and the number of groups.
+fn structure_groups(keys: &[(usize, u64, u64, u64)]) -> (Vec<usize>, usize) {
+    // keys: (member, member_offset, space, fs_offset).
+    let mut parent: Vec<usize> = (0..keys.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut copies: HashMap<(u64, u64, u64), usize> = HashMap::new();
+    let mut alternatives: HashMap<(usize, u64, u64), usize> = HashMap::new();
+    for (i, &(member, off, space, fs)) in keys.iter().enumerate() {
+        for j in [
+            *copies.entry((space, fs, off)).or_insert(i),
+            *alternatives.entry((member, off, space)).or_insert(i),
+        ] {
+            let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+            if a != b {
+                parent[a] = b;
+            }
+        }
+    }
+    let mut ids: HashMap<usize, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(keys.len());
+    for i in 0..keys.len() {
+        let r = find(&mut parent, i);
+        let next = ids.len();
+        out.push(*ids.entry(r).or_insert(next));
+    }
+    (out, ids.len())
+}
+
+/// Greedy assignment of members to slots by votes, strongest first.
+fn assign(votes: &[Vec<usize>], slots: usize) -> (Vec<Option<usize>>, usize) {
+    let mut cells: Vec<(usize, usize, usize)> = votes
+        .iter()
+        .enumerate()
+        .flat_map(|(m, v)| v.iter().enumerate().map(move |(s, &c)| (c, m, s)))
+        .filter(|&(c, _, _)| c > 0)
+        .collect();
+    cells.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut order = vec![None; slots];
+    let mut used = vec![false; votes.len()];
+    let mut explained = 0;
+    for (c, m, s) in cells {
+        if used[m] || order[s].is_some() {
+            continue;
+        }
+        used[m] = true;
+        order[s] = Some(m);
+        explained += c;
+    }
+    (order, explained)
+}
+
+/// Largest member count whose linear orders are all tried.
+const LINEAR_MAX_MEMBERS: usize = 8;
+
+/// Fits a linear (JBOD) concatenation: member `m` holds one contiguous run
+/// starting at array offset `start(m)`, so for every equation on it
+/// `start(m) + member_offset − fs_offset` is its space's start, the same
+/// for all equations of that space whatever member they sit on. Every
+/// order of up to [`LINEAR_MAX_MEMBERS`] members is tried; the order
+/// explaining most equations wins, and members whose place no equation
+/// pins (several orders tie) are reported undecided. `sizes[m]` is member
+/// `m`'s length in bytes; the data offset is 0.
+pub fn fit_linear(eqs: &[Equation], sizes: &[u64]) -> Option<Fit> {
+    let images = sizes.len();
+    if !(2..=LINEAR_MAX_MEMBERS).contains(&images) {
+        return None;
+    }
+    let eqs: Vec<&Equation> = eqs.iter().filter(|e| e.member < images).collect();
+    if eqs.is_empty() {
+        return None;
+    }
+    let keys: Vec<(usize, u64, u64, u64)> = eqs
+        .iter()
+        .map(|e| (e.member, e.member_offset, e.space, e.fs_offset))
+        .collect();
+    let (group, groups) = structure_groups(&keys);
+    let score = |order: &[usize]| -> (usize, usize) {
+        let mut start = vec![0i128; images];
+        let mut at = 0i128;
+        for &m in order {
+            start[m] = at;
+            at += i128::from(sizes[m]);
+        }
+        // Per space: the most common start, and whether one lies at 0.
+        let mut per: HashMap<(u64, i128), usize> = HashMap::new();
+        for e in &eqs {
+            let x = start[e.member] + i128::from(e.member_offset) - i128::from(e.fs_offset);
+            *per.entry((e.space, x)).or_default() += 1;
+        }
+        let mut best: HashMap<u64, (usize, i128)> = HashMap::new();
+        for ((space, x), c) in per {
+            let b = best.entry(space).or_insert((0, 0));
+            if c > b.0 || (c == b.0 && x < b.1) {
+                *b = (c, x);
+            }
+        }
+        let mut ok = vec![false; groups];
+        for (i, e) in eqs.iter().enumerate() {
+            let x = start[e.member] + i128::from(e.member_offset) - i128::from(e.fs_offset);
+            let good = best
+                .get(&e.space)
+                .is_some_and(|&(_, b)| b == x && (e.space != ARRAY_SPACE || x == 0));
+            ok[group[i]] |= good;
+        }
+        let explained = ok.iter().filter(|&&v| v).count();
+        let origins = best.values().filter(|(_, x)| *x == 0).count();
+        (explained, origins)
+    };
+    let all = crate::placement::permutations(images, &vec![None; images]);
+    let scored: Vec<(usize, usize, &Vec<usize>)> = all
+        .iter()
+        .map(|o| {
+            let (e, z) = score(o);
+            (e, z, o)
+        })
+        .collect();
+    let best = scored.iter().map(|&(e, z, _)| (e, z)).max()?;
+    let winners: Vec<&Vec<usize>> = scored
+        .iter()
+        .filter(|&&(e, z, _)| (e, z) == best)
+        .map(|&(_, _, o)| o)
+        .collect();
+    let order = winners[0].clone();
+    // Members whose slot differs between tied orders are undecided.
+    let undecided: Vec<usize> = (0..images)
+        .filter(|&m| {
+            let pos = |o: &Vec<usize>| o.iter().position(|&x| x == m);
+            winners.iter().any(|w| pos(w) != pos(&order))
+        })
+        .collect();
+    let order: Vec<Option<usize>> = order.into_iter().map(Some).collect();
+    let g = Geometry::new(Level::Linear, Layout::None, 512, images).with_order(&order);
+    Some(Fit {
+        geometry: g,
+        explained: best.0,
+        considered: groups,
+        origins_at_zero: best.1,
+        undecided_members: undecided,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platter_raid::geometry::ParityLayout;
+
+    /// Equations for array offsets `xs` (space starting at `start`) under
+    /// `g` with `order[slot] = image`.
+    fn equations(g: &Geometry, member_bytes: u64, start: u64, xs: &[u64]) -> Vec<Equation> {
+        let sizes = vec![Some(member_bytes); g.slots.len()];
+        let m = g.mapping(&sizes).unwrap();
+        xs.iter()
+            .filter_map(|&x| {
+                let loc = m.locate(start + x)?;
+                Some(Equation {
+                    member: g.slots[loc.slot].image?,
+                    member_offset: loc.member_offset,
+                    space: 7,
+                    fs_offset: x,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_order_of_every_raid5_layout() {
+        let member = 64 << 20;
+        for layout in [
+            ParityLayout::LeftAsymmetric,
+            ParityLayout::RightAsymmetric,
+            ParityLayout::LeftSymmetric,
+            ParityLayout::RightSymmetric,
+            ParityLayout::ParityFirst,
+            ParityLayout::ParityLast,
+        ] {
+            let order = [Some(3), Some(0), Some(4), Some(1), Some(2)];
+            let g = Geometry::new(Level::Raid5, Layout::Parity(layout), 64 << 10, 5)
+                .with_order(&order)
+                .with_data_offset(1 << 20);
+            let xs: Vec<u64> = (0..400).map(|i| i * 37 * 1024 + 3 * 512).collect();
+            let eqs = equations(&g, member, 5 << 20, &xs);
+            let shape = Shape {
+                level: Level::Raid5,
+                layout: Layout::Parity(layout),
+                delayed: None,
+                slots: 5,
+            };
+            let f = fit(&eqs, 5, member, shape, 64 << 10, 1 << 20).unwrap();
+            assert_eq!(f.explained, f.considered, "{layout:?}");
+            let got: Vec<_> = f.geometry.slots.iter().map(|s| s.image).collect();
+            assert_eq!(got, order, "{layout:?}");
+            // A wrong chunk explains much less.
+            let f2 = fit(&eqs, 5, member, shape, 128 << 10, 1 << 20).unwrap();
+            assert!(f2.rate() < 0.8, "{layout:?} {}", f2.rate());
+        }
+    }
+
+    #[test]
+    fn missing_member_is_the_unvoted_slot() {
+        let member = 16 << 20;
+        let layout = Layout::Parity(ParityLayout::LeftSymmetric);
+        let truth = Geometry::new(Level::Raid6, layout, 16 << 10, 6).with_order(&[
+            Some(0),
+            Some(1),
+            Some(2),
+            Some(3),
+            Some(4),
+            Some(5),
+        ]);
+        let xs: Vec<u64> = (0..300).map(|i| i * 13 * 1024).collect();
+        // Image 2 is gone; renumber the rest 0..4.
+        let eqs: Vec<Equation> = equations(&truth, member, 0, &xs)
+            .into_iter()
+            .filter(|e| e.member != 2)
+            .map(|mut e| {
+                if e.member > 2 {
+                    e.member -= 1;
+                }
+                e
+            })
+            .collect();
+        let shape = Shape {
+            level: Level::Raid6,
+            layout,
+            delayed: None,
+            slots: 6,
+        };
+        let f = fit(&eqs, 5, member, shape, 16 << 10, 0).unwrap();
+        let got: Vec<_> = f.geometry.slots.iter().map(|s| s.image).collect();
+        assert_eq!(got, [Some(0), Some(1), None, Some(2), Some(3), Some(4)]);
+    }
+}

@@ -1,0 +1,444 @@
+//! Tests of the ext4 inode anchors against images made by mkfs.ext4, with
+//! dumpe2fs (an independent reader of the same images) as the oracle of
+//! where each group's inode table is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use platter_core::{ExtentKind, FileSource, Source};
+
+use super::ext_inode::{InodeFs, scan_inodes};
+use super::*;
+
+const MIB: u64 = 1 << 20;
+/// Sample window size (as the lead's sampler reads).
+const WINDOW: usize = 256 << 10;
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A tree of `files` small files in a few directories, plus a fast and a
+/// slow symlink.
+fn content(dir: &Path, files: usize) -> PathBuf {
+    let d = dir.join("content");
+    for sub in ["a", "b/c", "d"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    for i in 0..files {
+        let sub = ["a", "b", "b/c", "d", ""][i % 5];
+        let body = format!("file {i} ").repeat(1 + i % 700);
+        std::fs::write(d.join(sub).join(format!("f{i:04}")), body).unwrap();
+    }
+    std::os::unix::fs::symlink("a/f0000", d.join("short-link")).unwrap();
+    std::os::unix::fs::symlink("x".repeat(200), d.join("long-link")).unwrap();
+    d
+}
+
+/// Makes an ext4 image of `mib` MiB with `args` and `files` files.
+fn mkfs(dir: &Path, mib: u64, args: &[&str], files: usize) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let img = dir.join("ext4.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(mib * MIB)
+        .unwrap();
+    let c = content(dir, files);
+    run(Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .args(args)
+        .arg("-d")
+        .arg(&c)
+        .arg(&img));
+    img
+}
+
+/// What dumpe2fs says about the layout.
+#[derive(Debug)]
+struct Layout {
+    block_bytes: u64,
+    inode_bytes: u64,
+    inodes_per_group: u64,
+    groups_per_flex: u64,
+    used_inodes: u64,
+    /// First block of each group's inode table.
+    tables: Vec<u64>,
+}
+
+fn field(text: &str, name: &str) -> u64 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("dumpe2fs has no {name}"));
+    line[name.len()..].trim().parse().unwrap()
+}
+
+fn dumpe2fs(img: &Path) -> Layout {
+    let text = run(Command::new("dumpe2fs").arg(img).env("LC_ALL", "C"));
+    let tables = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Inode table at "))
+        .map(|r| r.split('-').next().unwrap().parse().unwrap())
+        .collect();
+    let flex = text
+        .lines()
+        .find(|l| l.starts_with("Flex block group size:"))
+        .map_or(1, |_| field(&text, "Flex block group size:"));
+    Layout {
+        block_bytes: field(&text, "Block size:"),
+        inode_bytes: field(&text, "Inode size:"),
+        inodes_per_group: field(&text, "Inodes per group:"),
+        groups_per_flex: flex,
+        used_inodes: field(&text, "Inode count:") - field(&text, "Free inodes:"),
+        tables,
+    }
+}
+
+impl Layout {
+    /// The inode number at image byte `at`, by the oracle's tables.
+    fn inode_at(&self, at: u64) -> Option<u64> {
+        let table_bytes = self.inodes_per_group * self.inode_bytes;
+        self.tables.iter().enumerate().find_map(|(g, &t)| {
+            let start = t * self.block_bytes;
+            (start..start + table_bytes).contains(&at).then(|| {
+                assert_eq!(
+                    (at - start) % self.inode_bytes,
+                    0,
+                    "misaligned inode at {at}"
+                );
+                g as u64 * self.inodes_per_group + (at - start) / self.inode_bytes + 1
+            })
+        })
+    }
+
+    /// Byte offset of the first inode table of inode `ino`'s flex group.
+    fn flex_table_start(&self, ino: u64) -> u64 {
+        let g = (ino - 1) / self.inodes_per_group;
+        self.tables[(g / self.groups_per_flex * self.groups_per_flex) as usize] * self.block_bytes
+    }
+}
+
+/// The image's data extents, in [`WINDOW`]-byte buffers.
+fn windows(img: &Path) -> Vec<(u64, Vec<u8>)> {
+    let src = FileSource::open(img).unwrap();
+    let mut out = Vec::new();
+    for e in src.extents(0, src.len()).unwrap() {
+        if e.kind != ExtentKind::Data {
+            continue;
+        }
+        let mut off = e.offset / WINDOW as u64 * WINDOW as u64;
+        while off < e.end() {
+            let n = (WINDOW as u64).min(src.len() - off) as usize;
+            let mut buf = vec![0u8; n];
+            src.read_exact_at(&mut buf, off).unwrap();
+            if out.last().is_none_or(|(o, _): &(u64, Vec<u8>)| *o < off) {
+                out.push((off, buf));
+            }
+            off += n as u64;
+        }
+    }
+    out
+}
+
+/// `scan_all` over the image as member 0.
+fn scan_image(img: &Path) -> Vec<Anchor> {
+    let w = windows(img);
+    let bufs: Vec<(usize, u64, &[u8])> = w.iter().map(|(o, b)| (0, *o, b.as_slice())).collect();
+    let mut out = Vec::new();
+    scan_all(&bufs, &mut out);
+    out
+}
+
+fn inode_anchors(a: &[Anchor]) -> Vec<Anchor> {
+    a.iter()
+        .filter(|a| a.kind == AnchorKind::ExtInode)
+        .copied()
+        .collect()
+}
+
+/// Every inode anchor sits in an inode table (per dumpe2fs), its offset
+/// places it at its number's slot, and the space's constant is the start
+/// of its flex group's first table. Returns the inode numbers found.
+fn assert_inodes_located(img: &Path, anchors: &[Anchor], fs: &Layout) -> BTreeSet<u64> {
+    let sb = {
+        let mut b = vec![0u8; 1024];
+        FileSource::open(img)
+            .unwrap()
+            .read_exact_at(&mut b, 1024)
+            .unwrap();
+        ext::parse_superblock(&b).unwrap()
+    };
+    let ifs = InodeFs::from_superblock(&sb).unwrap();
+    let mut seen = BTreeSet::new();
+    for a in anchors {
+        let ino = fs
+            .inode_at(a.member_offset)
+            .unwrap_or_else(|| panic!("{a:?} is not in an inode table"));
+        assert_eq!(
+            a.member_offset - a.fs_offset,
+            fs.flex_table_start(ino),
+            "{a:?} (inode {ino})"
+        );
+        assert_eq!(ifs.place(ino), Some((a.fs_key, a.fs_offset)), "inode {ino}");
+        assert!(seen.insert(ino), "inode {ino} twice");
+    }
+    seen
+}
+
+#[test]
+fn default_4k_ext4_inodes_anchor_at_their_table_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), 64, &["-b", "4096"], 300);
+    let fs = dumpe2fs(&img);
+    assert_eq!((fs.block_bytes, fs.inode_bytes), (4096, 256));
+    let anchors = inode_anchors(&scan_image(&img));
+    let inos = assert_inodes_located(&img, &anchors, &fs);
+    // Every used inode but the reserved ones mkfs leaves zeroed (1, 3-6,
+    // 9, 10) anchors: 300 files, 5 directories, 2 symlinks, root,
+    // lost+found, the resize and journal inodes.
+    assert!(anchors.len() >= 300, "{}", anchors.len());
+    assert_eq!(anchors.len() as u64, fs.used_inodes - 7, "{inos:?}");
+    for ino in [2, 7, 8, 11] {
+        assert!(inos.contains(&ino), "inode {ino} missing");
+    }
+    // All in one space (one flex group), constant = the inode table start.
+    let keys: BTreeSet<u64> = anchors.iter().map(|a| a.fs_key).collect();
+    assert_eq!(keys.len(), 1);
+}
+
+#[test]
+fn inodes_of_several_flex_groups_form_one_space_each() {
+    let dir = tempfile::tempdir().unwrap();
+    // 8 groups of 32 MiB, flex groups of 2, 64 inodes per group: 320
+    // inodes fill groups 0..=4, i.e. flex groups 0, 1 and 2.
+    let img = mkfs(
+        dir.path(),
+        256,
+        &["-b", "4096", "-g", "8192", "-G", "2", "-N", "512"],
+        300,
+    );
+    let fs = dumpe2fs(&img);
+    assert_eq!((fs.inodes_per_group, fs.groups_per_flex), (64, 2));
+    let anchors = inode_anchors(&scan_image(&img));
+    let inos = assert_inodes_located(&img, &anchors, &fs);
+    assert_eq!(anchors.len() as u64, fs.used_inodes - 7, "{inos:?}");
+    let mut per_key: BTreeMap<u64, usize> = BTreeMap::new();
+    for a in &anchors {
+        *per_key.entry(a.fs_key).or_default() += 1;
+    }
+    assert_eq!(per_key.len(), 3, "{per_key:?}");
+}
+
+#[test]
+fn no_inode_anchors_without_metadata_csum() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), 64, &["-b", "4096", "-O", "^metadata_csum"], 300);
+    let all = scan_image(&img);
+    assert!(all.iter().any(|a| a.kind == AnchorKind::ExtSuperblock));
+    assert!(inode_anchors(&all).is_empty());
+}
+
+#[test]
+fn inode_anchors_need_the_superblock_of_their_own_file_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = mkfs(&dir.path().join("a"), 64, &["-b", "4096"], 300);
+    let b = mkfs(&dir.path().join("b"), 64, &["-b", "4096"], 300);
+    // B's superblock window, A's windows without its superblock.
+    let wa = windows(&a);
+    let wb = windows(&b);
+    let mut bufs: Vec<(usize, u64, &[u8])> = vec![(1, 0, wb[0].1.as_slice())];
+    bufs.extend(wa.iter().skip(1).map(|(o, d)| (0, *o, d.as_slice())));
+    let mut out = Vec::new();
+    scan_all(&bufs, &mut out);
+    assert!(
+        out.iter()
+            .all(|x| x.kind != AnchorKind::ExtInode || x.member == 1),
+        "{out:?}"
+    );
+    // Without any superblock, nothing to solve with.
+    let mut out = Vec::new();
+    scan_all(&bufs[1..], &mut out);
+    assert!(inode_anchors(&out).is_empty());
+}
+
+/// xorshift bytes.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn random_and_forged_inodes_yield_no_anchors() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), 64, &["-b", "4096"], 10);
+    let w = windows(&img);
+    let mut sb = vec![0u8; 1024];
+    sb.copy_from_slice(&w[0].1[1024..2048]);
+    let fss = vec![InodeFs::from_superblock(&ext::parse_superblock(&sb).unwrap()).unwrap()];
+    // 16 MiB of noise, then the same with every 256-byte slot forged to
+    // pass the prechecks (type, links, extra_isize, extent header): only
+    // the checksum then stands between noise and an anchor.
+    let mut data = noise(7, 16 << 20);
+    let mut out = Vec::new();
+    scan_inodes(0, 0, &data, &fss, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    for s in data.chunks_exact_mut(256) {
+        s[0..2].copy_from_slice(&0x81A4u16.to_le_bytes());
+        s[0x14..0x18].fill(0);
+        s[0x1A] |= 1;
+        s[0x20..0x24].copy_from_slice(&0x8_0000u32.to_le_bytes());
+        s[0x28..0x2E].copy_from_slice(&[0x0A, 0xF3, 1, 0, 4, 0]);
+        s[0x2E] = 0;
+        s[0x2F] = 0;
+        s[0x80..0x82].copy_from_slice(&32u16.to_le_bytes());
+    }
+    assert!(ext_inode::plausible(&data[..256], 256));
+    scan_inodes(0, 0, &data, &fss, &mut out);
+    // 65536 forged slots, each passing with odds 4096 / 2^32.
+    assert!(out.len() <= 1, "{out:?}");
+}
+
+#[test]
+fn inode_table_copies_after_a_journal_header_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), 64, &["-b", "4096"], 40);
+    let fs = dumpe2fs(&img);
+    let src = FileSource::open(&img).unwrap();
+    let mut sb = vec![0u8; 1024];
+    src.read_exact_at(&mut sb, 1024).unwrap();
+    let fss = vec![InodeFs::from_superblock(&ext::parse_superblock(&sb).unwrap()).unwrap()];
+    let mut table = vec![0u8; 8192];
+    src.read_exact_at(&mut table, fs.tables[0] * fs.block_bytes)
+        .unwrap();
+    let mut out = Vec::new();
+    scan_inodes(0, 0, &table, &fss, &mut out);
+    assert!(out.len() >= 16, "{}", out.len());
+    // The same blocks behind a jbd2 descriptor block: a journal copy.
+    let mut journal = vec![0u8; 4096];
+    journal[0..4].copy_from_slice(&0xC03B_3998u32.to_be_bytes());
+    journal[4..8].copy_from_slice(&1u32.to_be_bytes());
+    journal.extend_from_slice(&table);
+    out.clear();
+    scan_inodes(0, 0, &journal, &fss, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn sector_neighbours_out_of_sequence_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), 64, &["-b", "4096"], 40);
+    let fs = dumpe2fs(&img);
+    let src = FileSource::open(&img).unwrap();
+    let mut sb = vec![0u8; 1024];
+    src.read_exact_at(&mut sb, 1024).unwrap();
+    let fss = vec![InodeFs::from_superblock(&ext::parse_superblock(&sb).unwrap()).unwrap()];
+    // Inodes 11..=26: every sector holds two live inodes.
+    let mut table = vec![0u8; 4096];
+    src.read_exact_at(&mut table, fs.tables[0] * fs.block_bytes + 10 * 256)
+        .unwrap();
+    let mut out = Vec::new();
+    scan_inodes(0, 0, &table, &fss, &mut out);
+    assert_eq!(out.len(), 16);
+    // Swap the halves of sector 0 and copy inode 11 over inode 16: the
+    // numbers no longer follow each other within those sectors.
+    let (a, b) = table.split_at_mut(256);
+    a[..256].swap_with_slice(&mut b[..256]);
+    table.copy_within(256..512, 5 * 256);
+    out.clear();
+    scan_inodes(0, 0, &table, &fss, &mut out);
+    let kept: Vec<u64> = out.iter().map(|a| a.member_offset).collect();
+    // Sectors 0 (slots 0, 1) and 2 (slots 4, 5) lose both inodes.
+    let want: Vec<u64> = [2, 3].into_iter().chain(6..16).map(|i| i * 256).collect();
+    assert_eq!(kept, want);
+}
+
+/// Stripes `data` RAID0-style over `n` members in `chunk`-byte chunks.
+fn stripe(data: &[u8], n: usize, chunk: usize) -> Vec<Vec<u8>> {
+    let mut m = vec![Vec::new(); n];
+    for (i, c) in data.chunks(chunk).enumerate() {
+        m[i % n].extend_from_slice(c);
+    }
+    m
+}
+
+#[test]
+fn striped_inodes_give_one_constant_per_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), 16, &["-b", "4096"], 300);
+    let data = std::fs::read(&img).unwrap();
+    let (n, chunk) = (3usize, 16usize << 10);
+    let members = stripe(&data, n, chunk);
+    let bufs: Vec<(usize, u64, &[u8])> = members
+        .iter()
+        .enumerate()
+        .flat_map(|(m, d)| {
+            d.chunks(WINDOW)
+                .enumerate()
+                .map(move |(i, w)| (m, (i * WINDOW) as u64, w))
+        })
+        .collect();
+    let mut out = Vec::new();
+    scan_all(&bufs, &mut out);
+    let inodes = inode_anchors(&out);
+    assert!(inodes.len() >= 300, "{}", inodes.len());
+    let members_seen: BTreeSet<usize> = inodes.iter().map(|a| a.member).collect();
+    assert_eq!(members_seen.len(), n, "inodes on every member");
+    let mut constant: BTreeMap<u64, u64> = BTreeMap::new();
+    for a in &inodes {
+        let (c, within) = (
+            a.member_offset / chunk as u64,
+            a.member_offset % chunk as u64,
+        );
+        let array = (c * n as u64 + a.member as u64) * chunk as u64 + within;
+        let k = array - a.fs_offset;
+        assert_eq!(*constant.entry(a.fs_key).or_insert(k), k, "{a:?}");
+    }
+}
+
+/// Inode scan throughput (run with `--release --ignored`).
+#[test]
+#[ignore]
+fn inode_scan_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), 256, &["-b", "4096"], 3000);
+    let mut data = std::fs::read(&img).unwrap();
+    data.extend(noise(3, 256 << 20));
+    let bufs: Vec<(usize, u64, &[u8])> = data
+        .chunks(WINDOW)
+        .enumerate()
+        .map(|(i, w)| (0, (i * WINDOW) as u64, w))
+        .collect();
+    let mut plain = Vec::new();
+    let t = std::time::Instant::now();
+    for &(m, o, b) in &bufs {
+        scan(m, o, b, &mut plain);
+    }
+    let scan_secs = t.elapsed().as_secs_f64();
+    let mut out = Vec::new();
+    let t = std::time::Instant::now();
+    scan_all(&bufs, &mut out);
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "{} MiB: scan {:.0} MiB/s, scan_all {:.0} MiB/s, {} inode anchors",
+        data.len() >> 20,
+        data.len() as f64 / scan_secs / MIB as f64,
+        data.len() as f64 / secs / MIB as f64,
+        inode_anchors(&out).len()
+    );
+}

@@ -1,0 +1,237 @@
+//! RAID inference accuracy harness (issue #6; docs/inference-accuracy.md).
+//!
+//! Real file systems (mkfs.ext4, mkfs.vfat, mkntfs) and raw data are
+//! striped by an independent striper (proven against the kernel-made md
+//! arrays of `fixtures/raid`) into member images of random level, layout,
+//! chunk, member count, order, names, data offsets, missing and stale
+//! members. `infer` must never answer `Found` with a geometry that does not
+//! read back the content.
+//!
+//! - `ci_subset`: a dozen small cases, always run; asserts no confident
+//!   wrong answer and no panic, prints the table.
+//! - `full`: `PLATTER_ACCURACY=full cargo test --release -p
+//!   platter-raid-infer --test accuracy full -- --nocapture` with `CASES`,
+//!   `SEED`, `MAX_MEMBER_MIB`; `PLATTER_ACCURACY_TABLE=path` writes the
+//!   markdown table; `PLATTER_ACCURACY_CACHE` holds built content.
+
+#[path = "accuracy/mod.rs"]
+mod harness;
+
+use std::time::Instant;
+
+use harness::cases::{Profile, Want, generate};
+use harness::score::{CaseResult, Outcome, run};
+use harness::striper::MdLevel;
+use harness::{content, table};
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs the cases, each in its own temporary directory. Cases whose
+/// content cannot be built are skipped (and counted in `skipped`): a long
+/// run is not lost to one failing mkfs.
+fn run_all(
+    seed: u64,
+    cases: usize,
+    profile: &Profile,
+    plan: Option<&[(MdLevel, Want)]>,
+    skipped: &mut Vec<String>,
+) -> Vec<CaseResult> {
+    (0..cases)
+        .filter_map(|i| {
+            // CASE=N reruns only case N of the run.
+            if std::env::var("CASE").is_ok_and(|c| c.trim() != i.to_string()) {
+                return None;
+            }
+            let (level, want) = match plan {
+                Some(p) => (Some(p[i % p.len()].0), p[i % p.len()].1),
+                None => (None, Want::Any),
+            };
+            let case = generate(seed, i, profile, level, want);
+            let dir = tempfile::tempdir().expect("temp dir");
+            // PLATTER_ACCURACY_KEEP=DIR keeps each case's member images in
+            // DIR/case-N, to rerun a failure by hand.
+            let keep = std::env::var_os("PLATTER_ACCURACY_KEEP")
+                .map(|d| std::path::PathBuf::from(d).join(format!("case-{i}")));
+            let work = match &keep {
+                Some(k) => {
+                    let _ = std::fs::remove_dir_all(k);
+                    std::fs::create_dir_all(k).expect("create PLATTER_ACCURACY_KEEP dir");
+                    k.clone()
+                }
+                None => dir.path().to_path_buf(),
+            };
+            let t = Instant::now();
+            let r = match run(&case, &work) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("case {i}: SKIPPED ({}): {e}", case.describe());
+                    skipped.push(format!("case {i}: {e}"));
+                    return None;
+                }
+            };
+            eprintln!(
+                "case {i}: {:?} in {:.1}s ({}): {}",
+                r.outcome,
+                t.elapsed().as_secs_f64(),
+                case.describe(),
+                r.answer
+            );
+            Some(r)
+        })
+        .collect()
+}
+
+/// Prints the table, writes it when `PLATTER_ACCURACY_TABLE` is set, and
+/// asserts no confident wrong answer and no panic.
+fn report(title: &str, params: &str, results: &[CaseResult]) {
+    let md = table::markdown(title, params, results);
+    println!("{md}");
+    if let Some(path) = std::env::var_os("PLATTER_ACCURACY_TABLE") {
+        std::fs::write(&path, &md).expect("write PLATTER_ACCURACY_TABLE");
+    }
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                Outcome::WrongConfident | Outcome::Panic | Outcome::Hang
+            )
+        })
+        .map(|r| {
+            format!(
+                "case {}: {:?}: {} -> {}",
+                r.case.index,
+                r.outcome,
+                r.case.describe(),
+                r.answer
+            )
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "confident wrong answers, panics or hangs:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn striper_reproduces_every_kernel_made_md_array() {
+    let checked = harness::md_check::check_all();
+    // 34 arrays, less the two RAID0 arrays of unequal members (zones).
+    assert_eq!(checked, 32);
+}
+
+/// Thousands of draws, without building anything: every case is a valid
+/// array the engine accepts, large enough for its content, with missing
+/// and stale members within the redundancy.
+#[test]
+fn generated_cases_are_valid_arrays() {
+    let profile = Profile {
+        max_member_mib: 1024,
+        min_content_mib: 4,
+        max_members: 12,
+        fs_kinds: vec!["ext4", "vfat", "ntfs"],
+    };
+    let mut seen_levels = std::collections::BTreeSet::new();
+    for i in 0..3000 {
+        let c = generate(7, i, &profile, None, Want::Any);
+        let s = &c.spec;
+        let what = c.describe();
+        assert!(
+            s.chunk >= 512 && s.chunk % 512 == 0 && s.chunk <= 4 << 20,
+            "{what}"
+        );
+        assert!(s.array_bytes() >= c.content.bytes, "{what}");
+        assert!(
+            c.missing.len() + usize::from(c.stale.is_some()) <= s.redundancy(),
+            "{what}"
+        );
+        assert_eq!(c.images.len() + c.missing.len(), s.n, "{what}");
+        assert!((2..=12).contains(&s.n), "{what}");
+        harness::score::truth_geometry(&c)
+            .validate()
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        seen_levels.insert(s.level);
+    }
+    assert_eq!(seen_levels.len(), 7);
+}
+
+#[test]
+fn ci_subset() {
+    if std::env::var("PLATTER_ACCURACY").as_deref() == Ok("full") {
+        return; // the full run replaces it
+    }
+    let t = Instant::now();
+    let profile = Profile {
+        max_member_mib: 2,
+        min_content_mib: 4,
+        max_members: 6,
+        fs_kinds: content::fs_kinds(),
+    };
+    // Every level and condition; the parity levels more than once.
+    let plan = [
+        (MdLevel::Raid5, Want::Plain),
+        (MdLevel::Raid6, Want::Plain),
+        (MdLevel::Raid1, Want::Plain),
+        (MdLevel::Raid10, Want::Plain),
+        (MdLevel::Raid5, Want::Missing),
+        (MdLevel::Raid0, Want::Plain),
+        (MdLevel::Raid6, Want::Missing),
+        (MdLevel::Raid4, Want::Offsets),
+        (MdLevel::Linear, Want::Plain),
+        (MdLevel::Raid5, Want::Stale),
+        (MdLevel::Raid10, Want::Offsets),
+        (MdLevel::Raid6, Want::Stale),
+        (MdLevel::Raid5, Want::Delayed),
+    ];
+    let seed = env_u64("SEED", 1);
+    let mut skipped = Vec::new();
+    let results = run_all(seed, plan.len(), &profile, Some(&plan), &mut skipped);
+    // The CI installs every tool the content builder uses.
+    assert!(skipped.is_empty(), "content not built: {skipped:?}");
+    report(
+        "CI subset",
+        &format!(
+            "seed {seed}, {} cases, members up to {} MiB, took {:.1} s",
+            results.len(),
+            profile.max_member_mib,
+            t.elapsed().as_secs_f64()
+        ),
+        &results,
+    );
+}
+
+/// The full run; does nothing unless `PLATTER_ACCURACY=full`.
+#[test]
+fn full() {
+    if std::env::var("PLATTER_ACCURACY").as_deref() != Ok("full") {
+        return;
+    }
+    let t = Instant::now();
+    let max_member_mib = env_u64("MAX_MEMBER_MIB", 64);
+    let profile = Profile {
+        max_member_mib,
+        min_content_mib: 4,
+        max_members: 12,
+        fs_kinds: content::fs_kinds(),
+    };
+    let seed = env_u64("SEED", 1);
+    let cases = env_u64("CASES", 200) as usize;
+    let mut skipped = Vec::new();
+    let results = run_all(seed, cases, &profile, None, &mut skipped);
+    report(
+        "Full run",
+        &format!(
+            "seed {seed}, {cases} cases ({} skipped: content not built), members up to \
+             {max_member_mib} MiB, release build, took {:.0} s",
+            skipped.len(),
+            t.elapsed().as_secs_f64()
+        ),
+        &results,
+    );
+}
