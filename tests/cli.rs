@@ -5,8 +5,13 @@
 
 mod util;
 
+mod acquire;
+mod acquire_faultfs;
+mod acquire_faults;
+mod acquire_stop;
 mod bad_input;
 mod device;
+mod e01;
 mod extract;
 mod formats;
 mod golden;
@@ -20,3 +25,4 @@ mod raid_recipe;
 mod raid_scrub_map;
 mod raid_util;
 mod split;
+mod vdisk;

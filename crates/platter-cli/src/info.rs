@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use platter_core::size::human_size;
 use platter_core::sys::DeviceInfo;
-use platter_open::{Format, Opened};
+use platter_open::{Format, ImageMetadata, Opened};
 use platter_parts::{Anomaly, GptHeaderUsed, PartitionTable, Scheme, codes, read_partitions};
 use serde::Serialize;
 
@@ -34,7 +34,15 @@ struct InfoReport<'a> {
     /// keep their shape).
     #[serde(skip_serializing_if = "Option::is_none")]
     mapfile: Option<MapfileReport>,
+    /// What the format decoder reports (E01 case metadata, stored digests,
+    /// anomalies); absent for raw images, so their reports keep their shape.
+    #[serde(skip_serializing_if = "metadata_is_empty")]
+    metadata: &'a ImageMetadata,
     partition_table: &'a PartitionTable,
+}
+
+fn metadata_is_empty(m: &&ImageMetadata) -> bool {
+    m.properties.is_empty() && m.stored_digests.is_empty() && m.anomalies.is_empty()
 }
 
 /// One file of a (split) image.
@@ -133,6 +141,7 @@ pub fn info(g: &GlobalOpts, a: &InfoArgs) -> anyhow::Result<u8> {
         segments,
         device: opened.device.as_ref(),
         mapfile: opened.rescue.as_ref().map(MapfileReport::new).transpose()?,
+        metadata: &opened.metadata,
         partition_table: &table,
     };
     let mut out = io::stdout().lock();
@@ -260,7 +269,34 @@ fn write_info(w: &mut dyn Write, r: &InfoReport<'_>) -> io::Result<()> {
             field(w, label, value)
         })?;
     }
+    write_metadata(w, r.metadata)?;
     write_table(w, r.path, r.partition_table)
+}
+
+/// The decoder's properties, stored digests and anomalies.
+fn write_metadata(w: &mut dyn Write, m: &ImageMetadata) -> io::Result<()> {
+    // Decoder labels can be long: keep at least one space after the colon.
+    let meta_field = |w: &mut dyn Write, label: &str, value: &str| {
+        let label = format!("{label}:");
+        if label.len() < LABEL {
+            writeln!(w, "{label:<LABEL$}{value}")
+        } else {
+            writeln!(w, "{label} {value}")
+        }
+    };
+    for (label, value) in &m.properties {
+        meta_field(w, label, value)?;
+    }
+    for d in &m.stored_digests {
+        meta_field(w, &format!("stored {}", d.algorithm), &d.hex)?;
+    }
+    if !m.anomalies.is_empty() {
+        field(w, "image anomalies", m.anomalies.len())?;
+        for a in &m.anomalies {
+            writeln!(w, "  {a}")?;
+        }
+    }
+    Ok(())
 }
 
 /// The partition-table part of the human report, shared with `parts list`.

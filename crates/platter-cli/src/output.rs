@@ -85,16 +85,58 @@ impl Output {
     /// and the error says so, after `what` (e.g. "extracting partition 1
     /// of disk.img").
     pub fn copy_from(
-        mut self,
+        self,
         src: &dyn Source,
         opts: &CopyOptions,
         bar: &ProgressBar,
         what: impl FnOnce() -> String,
     ) -> anyhow::Result<CopyReport> {
+        self.copy_with(src, opts, bar, what, false)
+    }
+
+    /// [`copy_from`](Self::copy_from), but runs of zeros are skipped with a
+    /// seek instead of written, so the output file is sparse (`--sparse`).
+    /// Standard output and devices are written in full.
+    pub fn copy_sparse_from(
+        self,
+        src: &dyn Source,
+        opts: &CopyOptions,
+        bar: &ProgressBar,
+        what: impl FnOnce() -> String,
+    ) -> anyhow::Result<CopyReport> {
+        // Only a regular file (emptied when opened) can be left with holes.
+        let sparse = !self.to_stdout && self.file.metadata().is_ok_and(|m| m.is_file());
+        self.copy_with(src, opts, bar, what, sparse)
+    }
+
+    fn copy_with(
+        mut self,
+        src: &dyn Source,
+        opts: &CopyOptions,
+        bar: &ProgressBar,
+        what: impl FnOnce() -> String,
+        sparse: bool,
+    ) -> anyhow::Result<CopyReport> {
         let name = self.name();
-        let copied = copy_hashed(src, Some(&mut self.file), opts, &|done| {
-            bar.set_position(done)
-        })
+        let progress = |done| bar.set_position(done);
+        let copied = if sparse {
+            let mut w = SparseWriter {
+                file: &self.file,
+                pos: 0,
+            };
+            copy_hashed(src, Some(&mut w), opts, &progress).and_then(|r| {
+                // A trailing hole still counts towards the length.
+                self.file
+                    .set_len(w.pos)
+                    .map_err(|e| platter_hash::Error::Write {
+                        offset: w.pos,
+                        source: e,
+                    })?;
+                Ok(r)
+            })
+        } else {
+            copy_hashed(src, Some(&mut self.file), opts, &progress)
+        }
         .map_err(anyhow::Error::new)
         .and_then(|report| {
             if !self.to_stdout {
@@ -122,6 +164,28 @@ impl Output {
                 Err(err.context(what))
             }
         }
+    }
+}
+
+/// Writes to a file at increasing offsets, seeking over all-zero buffers
+/// so they become holes (the file must start empty).
+struct SparseWriter<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl io::Write for SparseWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        if buf.iter().any(|&b| b != 0) {
+            self.file.write_all_at(buf, self.pos)?;
+        }
+        self.pos += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -23,7 +23,7 @@ pub enum Error {
         source: io::Error,
     },
     /// A hash algorithm name was not recognised.
-    #[error("unknown hash algorithm {name:?} (expected md5, sha1 or sha256)")]
+    #[error("unknown hash algorithm {name:?} (expected md5, sha1, sha256, sha512 or blake3)")]
     UnknownAlgorithm {
         /// The name given.
         name: String,

@@ -1,4 +1,5 @@
-//! The hashing pipeline of platter: MD5, SHA-1 and SHA-256 computed each on
+//! The hashing pipeline of platter: MD5, SHA-1 and SHA-256 (and optionally
+//! SHA-512 and BLAKE3) computed each on
 //! its own thread while a source is read once and, optionally, copied.
 //!
 //! - [`HashAlg`], [`parse_algs`], [`Digest`] and [`hash_bytes`] name and

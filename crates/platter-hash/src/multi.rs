@@ -13,11 +13,19 @@ use crate::block::Block;
 /// consumer whatever the size of the source.
 pub const CHANNEL_DEPTH: usize = 4;
 
+/// What a hasher thread receives.
+enum Msg {
+    /// The next block of the stream.
+    Data(Block),
+    /// Send back the digest of everything so far, and go on.
+    Snapshot(SyncSender<Digest>),
+}
+
 enum Worker {
     /// The usual case: a thread owning the hasher, fed by a bounded channel.
     Thread {
         alg: HashAlg,
-        tx: SyncSender<Block>,
+        tx: SyncSender<Msg>,
         handle: JoinHandle<Digest>,
     },
     /// Fallback when the OS refuses another thread: hash on the caller's thread.
@@ -53,14 +61,19 @@ impl MultiHasher {
         let workers = algs
             .iter()
             .map(|&alg| {
-                let (tx, rx) = sync_channel::<Block>(CHANNEL_DEPTH);
+                let (tx, rx) = sync_channel::<Msg>(CHANNEL_DEPTH);
                 let spawned =
                     thread::Builder::new()
                         .name(format!("platter-{alg}"))
                         .spawn(move || {
                             let mut h = AlgHasher::new(alg);
-                            for block in rx {
-                                h.update(&block);
+                            for msg in rx {
+                                match msg {
+                                    Msg::Data(block) => h.update(&block),
+                                    Msg::Snapshot(reply) => {
+                                        let _ = reply.send(h.clone().finish());
+                                    }
+                                }
                             }
                             h.finish()
                         });
@@ -81,11 +94,54 @@ impl MultiHasher {
                 Worker::Thread { tx, .. } => {
                     // A send fails only if the thread is gone, which means
                     // it panicked; `finish` re-raises that panic.
-                    let _ = tx.send(block.clone());
+                    let _ = tx.send(Msg::Data(block.clone()));
                 }
                 Worker::Inline(h) => h.update(&block),
             }
         }
+    }
+
+    /// The digests of the stream so far, in the order of the algorithms,
+    /// without ending it: later [`update`](Self::update)s continue the
+    /// same stream. Waits until every hasher has caught up.
+    ///
+    /// ```
+    /// use platter_hash::{Block, HashAlg, MultiHasher, hash_bytes};
+    /// let mut h = MultiHasher::new(&[HashAlg::Md5]);
+    /// h.update(Block::from(b"ab".to_vec()));
+    /// assert_eq!(h.snapshot(), hash_bytes(&[HashAlg::Md5], b"ab"));
+    /// h.update(Block::from(b"c".to_vec()));
+    /// assert_eq!(h.finish(), hash_bytes(&[HashAlg::Md5], b"abc"));
+    /// ```
+    pub fn snapshot(&mut self) -> Vec<Digest> {
+        let pending: Vec<_> = self
+            .workers
+            .iter_mut()
+            .map(|worker| match worker {
+                Worker::Thread { tx, .. } => {
+                    let (reply, rx) = sync_channel::<Digest>(1);
+                    let _ = tx.send(Msg::Snapshot(reply));
+                    Err(rx)
+                }
+                Worker::Inline(h) => Ok(h.clone().finish()),
+            })
+            .collect();
+        pending
+            .into_iter()
+            .zip(&self.workers)
+            .map(|(p, w)| match p {
+                Ok(d) => d,
+                // A closed reply means the thread panicked: `finish`
+                // re-raises that; report an empty digest meanwhile.
+                Err(rx) => rx.recv().unwrap_or_else(|_| Digest {
+                    alg: match w {
+                        Worker::Thread { alg, .. } => *alg,
+                        Worker::Inline(_) => HashAlg::Md5,
+                    },
+                    hex: String::new(),
+                }),
+            })
+            .collect()
     }
 
     /// Closes the channels, waits for every thread and returns the digests in

@@ -1,5 +1,6 @@
-//! Digests checked against the coreutils tools `md5sum`, `sha1sum` and
-//! `sha256sum`, run on the same bytes written to a temporary file.
+//! Digests checked against the coreutils tools `md5sum`, `sha1sum`,
+//! `sha256sum` and `sha512sum`, and BLAKE3's `b3sum`, run on the same bytes
+//! written to a temporary file.
 
 use std::io::Write;
 use std::process::Command;
@@ -28,6 +29,9 @@ fn tool_for(alg: HashAlg) -> &'static str {
         HashAlg::Md5 => "md5sum",
         HashAlg::Sha1 => "sha1sum",
         HashAlg::Sha256 => "sha256sum",
+        HashAlg::Sha512 => "sha512sum",
+        // The BLAKE3 team's tool (Debian package b3sum).
+        HashAlg::Blake3 => "b3sum",
     }
 }
 

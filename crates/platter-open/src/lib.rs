@@ -9,9 +9,12 @@
 //! This build decodes raw images, block devices, split raw sets
 //! (`x.001, x.002…`, `x.aa, x.ab…`) and RAID recipes (JSON files naming an
 //! array's members and geometry, opened as the assembled array; see
-//! [`RecipeProbe`] and [`open_array`]). It recognises E01/Ex01, VMDK, VHD, VHDX
-//! and qcow signatures and opens such files as raw bytes with a note saying
-//! so. Decoders plug in through [`FormatProbe`] and [`Registry::register`].
+//! [`RecipeProbe`] and [`open_array`]) and EnCase E01 segment sets (opened
+//! from any segment as the acquired media, with the case metadata, stored
+//! digests and damaged chunks in [`Opened::metadata`]; see [`EwfProbe`]).
+//! VMDK, VHD and VHDX virtual disks (snapshot chains included) decode
+//! through `platter-vdisk`. It recognises Ex01 and qcow signatures and opens
+//! such files as raw bytes with a note saying so. Decoders plug in through [`FormatProbe`] and [`Registry::register`].
 //!
 //! A GNU ddrescue image opens through its mapfile with [`open_rescued`]:
 //! only the areas marked rescued (`+`) read as data, the rest is unreadable
@@ -22,14 +25,14 @@
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("disk.bin");
-//! let mut bytes = b"vhdxfile".to_vec();
+//! let mut bytes = b"QFI\xfb\0\0\0\x03".to_vec();
 //! bytes.resize(4096, 0);
 //! std::fs::write(&path, &bytes).unwrap();
 //!
 //! let opened = platter_open::open(&path, &OpenOptions::default()).unwrap();
 //! assert_eq!(opened.format.name, "raw");
-//! assert_eq!(opened.detected.unwrap().name, "vhdx");
-//! assert!(opened.notes[0].contains("cannot decode VHDX yet"));
+//! assert_eq!(opened.detected.unwrap().name, "qcow2");
+//! assert!(opened.notes[0].contains("cannot decode qcow yet"));
 //! assert_eq!(opened.source.len(), 4096);
 //!
 //! // Writing onto the image is refused, whatever name it goes by.
@@ -48,6 +51,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod ewf_probe;
 mod metadata;
 mod output_guard;
 mod probe;
@@ -56,8 +60,10 @@ mod registry;
 mod rescue;
 mod signatures;
 mod split_hint;
+mod vdisk_probe;
 
 pub use error::{Error, Result};
+pub use ewf_probe::{CHECK_CHUNKS_MAX_BYTES, E01_FORMAT, EwfProbe};
 pub use metadata::{ImageMetadata, StoredDigest};
 pub use probe::{Confidence, Format, FormatProbe, PROBE_WINDOW_BYTES, ProbeContext};
 pub use raid::{

@@ -92,7 +92,11 @@ impl Registry {
         for probe in signatures::recognisers() {
             reg.register(probe);
         }
+        crate::vdisk_probe::probes()
+            .into_iter()
+            .for_each(|p| reg.register(p));
         reg.register(Box::new(crate::raid::RecipeProbe));
+        reg.register(Box::new(crate::ewf_probe::EwfProbe));
         reg
     }
 

@@ -207,8 +207,12 @@ raw-random)
 raw-text)
     : > "$work/a.img"
     while (($(stat -c %s "$work/a.img") < size * fill / 100)); do
-        rnd ${#texts[@]}
-        cat "${texts[$R]}" >> "$work/a.img"
+        batch=()
+        for ((j = 0; j < 64; j++)); do
+            rnd ${#texts[@]}
+            batch+=("${texts[$R]}")
+        done
+        cat "${batch[@]}" >> "$work/a.img"
     done
     truncate -s "$size" "$work/a.img"
     ;;

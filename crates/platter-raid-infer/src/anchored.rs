@@ -10,7 +10,7 @@ use crate::fit::{ARRAY_SPACE, Equation};
 use crate::report::{Candidate, Evidence, Verdict, describe};
 use crate::sample::Samples;
 use crate::search::{self, Family, Scored};
-use crate::structures::{ARRAY_KEY, Anchor, scan};
+use crate::structures::{ARRAY_KEY, Anchor, scan_all};
 
 /// Fewer explained equations than this decide nothing.
 pub const MIN_EXPLAINED: usize = 8;
@@ -32,11 +32,12 @@ fn merit(f: &crate::fit::Fit) -> i64 {
 /// Every self-locating structure in the samples.
 pub fn anchors(samples: &Samples, n: usize) -> Vec<Anchor> {
     let mut out = Vec::new();
-    for w in &samples.windows {
-        for m in 0..n {
-            scan(m, w.offset, &w.data[m], &mut out);
-        }
-    }
+    let bufs: Vec<(usize, u64, &[u8])> = samples
+        .windows
+        .iter()
+        .flat_map(|w| (0..n).map(move |m| (m, w.offset, w.data[m].as_slice())))
+        .collect();
+    scan_all(&bufs, &mut out);
     out
 }
 
@@ -127,7 +128,9 @@ fn candidate(s: &Scored, ev: &Evidence) -> Candidate {
 }
 
 /// Decides from the equations, or `None` when they are too few to try.
+#[allow(clippy::too_many_arguments)]
 pub fn decide(
+    samples: &Samples,
     eqs: &[Equation],
     family: Family,
     n: usize,
@@ -217,6 +220,7 @@ pub fn decide(
         (
             merit(&s.fit),
             s.fit.origins_at_zero,
+            std::cmp::Reverse(s.fit.undecided_members.len()),
             Some(data_offset(s)) == first_data,
             std::cmp::Reverse(s.fit.considered - s.fit.explained),
             std::cmp::Reverse(s.shape.slots),
@@ -225,6 +229,14 @@ pub fn decide(
         )
     };
     found.sort_by_key(|s| std::cmp::Reverse(key(s)));
+    if family == Family::Q || hint.level == Some(Level::Raid6) {
+        let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
+        let checked = q_consistent(found.clone(), samples, &sizes);
+        if !checked.is_empty() {
+            found = checked;
+            found.sort_by_key(|s| std::cmp::Reverse(key(s)));
+        }
+    }
     let prior = |s: &Scored| (s.fit.origins_at_zero, Some(data_offset(s)) == first_data);
     if found.is_empty() {
         return None;
@@ -288,13 +300,117 @@ pub fn decide(
     } else {
         Verdict::Found
     };
+    if !top.fit.undecided_members.is_empty() {
+        // Every way to seat the undecided members goes first, for the
+        // file-system validation to choose between.
+        let done = completions(&cands[0], &top.fit.undecided_members);
+        if !done.is_empty() {
+            let mut all = done;
+            all.extend(cands);
+            cands = all;
+        }
+    }
     Some((verdict, cands))
 }
+
+/// Most completions of one candidate that are tried.
+const MAX_COMPLETIONS: usize = 6;
+
+/// Every way to seat the `undecided` members (no structure placed them)
+/// in the free slots of `order` (none when there would be more than
+/// [`MAX_COMPLETIONS`]). Slots left over stay missing.
+fn seatings(order: &[Option<usize>], undecided: &[usize]) -> Vec<Vec<Option<usize>>> {
+    fn seat(
+        free: &[usize],
+        todo: &[usize],
+        order: &mut Vec<Option<usize>>,
+        out: &mut Vec<Vec<Option<usize>>>,
+    ) {
+        if out.len() > MAX_COMPLETIONS {
+            return;
+        }
+        let Some((&m, rest)) = todo.split_first() else {
+            out.push(order.clone());
+            return;
+        };
+        for &s in free {
+            if order[s].is_none() {
+                order[s] = Some(m);
+                seat(free, rest, order, out);
+                order[s] = None;
+            }
+        }
+    }
+    let free: Vec<usize> = (0..order.len()).filter(|&s| order[s].is_none()).collect();
+    let mut out = Vec::new();
+    if undecided.is_empty() || undecided.len() > free.len() {
+        return out;
+    }
+    seat(&free, undecided, &mut order.to_vec(), &mut out);
+    if out.len() > MAX_COMPLETIONS {
+        out.clear();
+    }
+    out
+}
+
+/// The candidate `c` with its undecided members seated every way.
+fn completions(c: &Candidate, undecided: &[usize]) -> Vec<Candidate> {
+    seatings(&c.order, undecided)
+        .into_iter()
+        .map(|order| {
+            let mut x = c.clone();
+            x.geometry = x.geometry.clone().with_order(&order);
+            x.order = order;
+            x
+        })
+        .collect()
+}
+
+/// RAID6: keeps the fits (undecided members seated every way) whose P and
+/// Q recompute on the samples. In a sparse row the P chunk is a copy of
+/// the one non-zero data chunk, so structures alone can swap them; Q
+/// cannot be fooled.
+fn q_consistent(found: Vec<Scored>, samples: &Samples, sizes: &[Option<u64>]) -> Vec<Scored> {
+    let mut out = Vec::new();
+    for s in found.into_iter().take(Q_CHECKED_FITS) {
+        let mut variants = vec![s.fit.clone()];
+        if !s.fit.undecided_members.is_empty() {
+            let order: Vec<Option<usize>> = s.fit.geometry.slots.iter().map(|x| x.image).collect();
+            variants = seatings(&order, &s.fit.undecided_members)
+                .into_iter()
+                .map(|o| {
+                    let mut f = s.fit.clone();
+                    f.geometry = f.geometry.clone().with_order(&o);
+                    f.undecided_members.clear();
+                    f
+                })
+                .collect();
+        }
+        for f in variants {
+            let rate = crate::stale::parity_rate(samples, &f.geometry, sizes, Q_CHECK_SECTORS);
+            if rate.is_some_and(|r| r >= Q_MIN_RATE) {
+                out.push(Scored {
+                    fit: f,
+                    shape: s.shape,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Fits whose Q is checked, best first.
+const Q_CHECKED_FITS: usize = 40;
+/// Sectors checked per fit.
+const Q_CHECK_SECTORS: u64 = 2048;
+/// P and Q must recompute on this share of them.
+const Q_MIN_RATE: f64 = 0.95;
 
 /// RAID10 near-2 over `pairs` of mirrored members: a RAID0 over one
 /// member of each pair, whose slot `s` becomes the pair in slots `2s` and
 /// `2s + 1` (md places chunk `c` on devices `2c mod n` and `2c + 1 mod n`).
 pub fn decide_raid10(
+    samples: &Samples,
     eqs: &[Equation],
     pairs: &[(usize, usize)],
     member_sizes: &[u64],
@@ -327,6 +443,7 @@ pub fn decide_raid10(
         ..*hint
     };
     let (verdict, cands) = decide(
+        samples,
         &reduced,
         Family::None,
         pairs.len(),

@@ -223,6 +223,7 @@ fn fit_inner(
     }
     // The logical chunk of each equation, once its space's S is chosen.
     let mut logical: Vec<Option<u64>> = vec![None; placed.len()];
+    let mut neutral = vec![false; placed.len()];
     let mut origins_at_zero = 0;
     for ((space, s0), idx) in &groups {
         if *space == ARRAY_SPACE {
@@ -236,6 +237,24 @@ fn fit_inner(
         // negative (a space that starts before the array's first row, as
         // an MFT fragment's numbering does), hence i128.
         let lo = |p: &Placed| i128::from(p.row) * i128::from(k) - i128::from(p.q);
+        // A space with one structure constrains nothing (some S always
+        // fits): it is left out of the count, but says whether the space
+        // can start at array offset 0 (a file system at the array's start).
+        let lone = idx.len() == 1
+            || idx.iter().all(|&i| {
+                placed[i].fs_offset == placed[idx[0]].fs_offset
+                    && placed[i].member_offset == placed[idx[0]].member_offset
+            });
+        if lone {
+            let l = lo(&placed[idx[0]]);
+            if *s0 == 0 && (l..l + i128::from(k)).contains(&0) {
+                origins_at_zero += 1;
+            }
+            for &i in idx {
+                neutral[i] = true;
+            }
+            continue;
+        }
         let mut remaining: Vec<usize> = idx.clone();
         // Greedy: the S covering most equations, then the next (fragments).
         for round in 0..MAX_FRAGMENTS {
@@ -329,6 +348,9 @@ fn fit_inner(
     let mut counted = vec![false; groups];
     let mut ok_group = vec![false; groups];
     for (i, p) in placed.iter().enumerate() {
+        if neutral[i] {
+            continue;
+        }
         if let Some(slot) = slot_of[p.member] {
             let partnered = at_offset
                 .get(&p.member_offset)

@@ -58,6 +58,7 @@ pub mod report;
 pub mod sample;
 pub mod search;
 pub mod signals;
+pub mod stale;
 pub mod structures;
 mod validation;
 mod verdict;
@@ -143,7 +144,8 @@ pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
             max: MAX_MEMBERS,
         });
     }
-    let samples = sample::read_samples(members, &opts.sample)?;
+    let mut samples = sample::read_samples(members, &opts.sample)?;
+    zoom(members, &mut samples, &opts.sample)?;
     let signals = signals::compute(&samples, n);
     let anchors = anchored::anchors(&samples, n);
     let eqs = anchored::equations(&anchors);
@@ -154,6 +156,15 @@ pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
     };
     let (mut verdict, mut candidates) = verdict::decide(&samples, &signals, n, &st, &opts.hint);
     validate_candidates(members, &mut verdict, &mut candidates);
+    if verdict == Verdict::Found && !candidates.first().is_some_and(|c| complete(c, n)) {
+        verdict = Verdict::Ambiguous {
+            reason: format!(
+                "{} leaves members unplaced or more slots missing than its redundancy allows; supply --hint or more data",
+                candidates.first().map(report::describe).unwrap_or_default()
+            ),
+        };
+    }
+    let stale = find_stale(&samples, members, &mut verdict, &mut candidates);
     if opts.hint != Hint::default() {
         let before = candidates.len();
         candidates.retain(|c| opts.hint.accepts(c));
@@ -170,7 +181,85 @@ pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
         member_bytes: members.iter().map(|m| m.len()).collect(),
         sampled_bytes_per_member: samples.bytes_read_per_member,
         signals: signals.summary,
+        stale,
     })
+}
+
+/// Checks the top candidate for a stale member and, when one is found,
+/// makes the first candidate the array without it.
+fn find_stale(
+    samples: &sample::Samples,
+    members: &[&dyn Source],
+    verdict: &mut Verdict,
+    candidates: &mut [Candidate],
+) -> Option<stale::StaleMember> {
+    let top = candidates.first_mut()?;
+    if top.geometry.slots.iter().any(|s| s.image.is_none()) {
+        return None;
+    }
+    let found = stale::detect(samples, members, top)?;
+    top.geometry.slots[found.slot].image = None;
+    top.order[found.slot] = None;
+    top.evidence.validation = validation::check(members, top);
+    if let Verdict::Ambiguous { reason } = verdict {
+        reason.push_str(&format!(
+            "; member {} looks stale ({})",
+            found.member, found.evidence
+        ));
+    }
+    Some(found)
+}
+
+/// Self-locating structures cluster (an MFT, inode tables, AG headers):
+/// after the first spread-out pass, the windows around those holding
+/// structures are read too, in rounds, within a second budget as large as
+/// the first, so the structures cover more rows of the array.
+fn zoom(
+    members: &[&dyn Source],
+    samples: &mut sample::Samples,
+    opts: &SampleOptions,
+) -> Result<()> {
+    let w = opts.window_bytes;
+    let budget = samples.bytes_read_per_member;
+    let mut extra = 0u64;
+    for _round in 0..8 {
+        let anchors = anchored::anchors(samples, members.len());
+        let mut hot: Vec<u64> = anchors.iter().map(|a| a.member_offset / w * w).collect();
+        hot.sort_unstable();
+        hot.dedup();
+        let mut want: Vec<u64> = hot
+            .iter()
+            .flat_map(|&o| [o.checked_sub(w), o.checked_add(w)])
+            .flatten()
+            .filter(|o| !samples.windows.iter().any(|x| x.offset == *o))
+            .collect();
+        want.sort_unstable();
+        want.dedup();
+        if want.is_empty() {
+            break;
+        }
+        let room = budget.saturating_sub(extra) / w;
+        want.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+        if want.is_empty() {
+            break;
+        }
+        extra += sample::read_more(members, samples, &want, w)?;
+    }
+    Ok(())
+}
+
+/// True when `c` seats every one of the `images` members exactly once and
+/// misses no more slots than its redundancy rebuilds.
+fn complete(c: &Candidate, images: usize) -> bool {
+    let mut seen = vec![false; images];
+    for i in c.order.iter().flatten() {
+        match seen.get_mut(*i) {
+            Some(s) if !*s => *s = true,
+            _ => return false,
+        }
+    }
+    let missing = c.order.iter().filter(|o| o.is_none()).count();
+    seen.iter().all(|&s| s) && missing <= c.geometry.redundancy()
 }
 
 /// How many candidates are checked on their assembled array.
@@ -197,7 +286,7 @@ fn validate_candidates(
                 .evidence
                 .validation
                 .as_ref()
-                .filter(|v| validation::fails(v))
+                .filter(|v| v.checks >= validation::MIN_CHECKS && !validation::passes(v))
             {
                 *verdict = Verdict::Ambiguous {
                     reason: format!(
@@ -216,10 +305,11 @@ fn validate_candidates(
                 .take(VALIDATED)
                 .enumerate()
                 .filter(|(_, c)| {
-                    c.evidence
-                        .validation
-                        .as_ref()
-                        .is_some_and(|v| validation::passes(v) && v.checks >= 8)
+                    complete(c, members.len())
+                        && c.evidence
+                            .validation
+                            .as_ref()
+                            .is_some_and(|v| validation::passes(v) && v.checks >= 16)
                 })
                 .map(|(i, _)| i)
                 .collect();

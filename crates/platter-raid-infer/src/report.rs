@@ -111,6 +111,9 @@ pub struct Report {
     pub sampled_bytes_per_member: u64,
     /// The per-sector signal counts.
     pub signals: SignalSummary,
+    /// A member whose data is older than the others' (it dropped out and
+    /// the array ran degraded). The first candidate then leaves it out.
+    pub stale: Option<crate::stale::StaleMember>,
 }
 
 /// Short text of a candidate's parameters, for ambiguity messages.

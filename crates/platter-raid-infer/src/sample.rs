@@ -25,7 +25,7 @@ impl Default for SampleOptions {
         SampleOptions {
             window_bytes: 256 << 10,
             max_budget_bytes: 16 << 20,
-            min_budget_bytes: 8 << 20,
+            min_budget_bytes: 16 << 20,
         }
     }
 }
@@ -126,4 +126,44 @@ pub fn read_samples(members: &[&dyn Source], opts: &SampleOptions) -> Result<Sam
         bytes_read_per_member: read,
         common_bytes: common,
     })
+}
+
+/// Reads more windows at `offsets` (window-aligned, inside the common
+/// length, not yet sampled), keeping the windows sorted by offset.
+/// Returns the bytes read per member.
+pub fn read_more(
+    members: &[&dyn Source],
+    samples: &mut Samples,
+    offsets: &[u64],
+    window_bytes: u64,
+) -> Result<u64> {
+    let mut read = 0u64;
+    for &off in offsets {
+        if off >= samples.common_bytes || samples.windows.iter().any(|w| w.offset == off) {
+            continue;
+        }
+        // `len` ≤ window_bytes ≤ 4 MiB, so the cast is lossless.
+        let len = window_bytes.min(samples.common_bytes - off) as usize;
+        let mut data = Vec::with_capacity(members.len());
+        for (i, m) in members.iter().enumerate() {
+            let mut buf = vec![0u8; len];
+            m.read_exact_at(&mut buf, off)
+                .map_err(|source| Error::Read {
+                    member: i,
+                    name: m.name().to_string(),
+                    offset: off,
+                    source,
+                })?;
+            data.push(buf);
+        }
+        read += len as u64;
+        if data.iter().any(|d| !crate::bytes::is_zero(d)) {
+            let at = samples.windows.partition_point(|w| w.offset < off);
+            samples
+                .windows
+                .insert(at, SampleWindow { offset: off, data });
+        }
+    }
+    samples.bytes_read_per_member += read;
+    Ok(read)
 }

@@ -99,6 +99,9 @@ pub fn shapes(family: Family, images: usize, delayed: bool) -> Vec<Shape> {
             raid5(&mut v, images + 1);
             raid6(&mut v, images + 1);
             raid6(&mut v, images + 2);
+            // Parity that fails in part (a stale member) hides the level.
+            raid5(&mut v, images);
+            raid6(&mut v, images);
         }
     }
     v

@@ -27,6 +27,47 @@ struct View<'a> {
     mapping: Mapping,
 }
 
+impl View<'_> {
+    /// Rebuilds a missing data chunk's bytes from the rest of its row
+    /// (XOR of the other data chunks and P). False when the row has other
+    /// members missing or no P.
+    fn rebuild(
+        &self,
+        row: Option<u64>,
+        slot: usize,
+        member_offset: u64,
+        out: &mut [u8],
+    ) -> CoreResult<bool> {
+        let Some(layout) = row.and_then(|r| self.mapping.row(r)) else {
+            return Ok(false);
+        };
+        let Some(p) = layout.p else {
+            return Ok(false);
+        };
+        out.fill(0);
+        let mut tmp = vec![0u8; out.len()];
+        for s in layout.data_slots.iter().copied().chain([p]) {
+            if s == slot {
+                continue;
+            }
+            let Some(m) = self.geometry.slots[s]
+                .image
+                .and_then(|i| self.members.get(i))
+            else {
+                return Ok(false);
+            };
+            // Data offsets are equal across slots in inferred geometries.
+            let off = member_offset - self.geometry.slots[slot].data_offset
+                + self.geometry.slots[s].data_offset;
+            m.read_exact_at(&mut tmp, off)?;
+            for (o, t) in out.iter_mut().zip(&tmp) {
+                *o ^= t;
+            }
+        }
+        Ok(true)
+    }
+}
+
 impl Source for View<'_> {
     fn len(&self) -> u64 {
         self.mapping.array_size()
@@ -47,17 +88,22 @@ impl Source for View<'_> {
             let img = self.geometry.slots[loc.slot]
                 .image
                 .and_then(|i| self.members.get(i));
-            let Some(m) = img else {
-                if done > 0 {
-                    break;
+            let out = &mut buf[done..done + want];
+            match img {
+                Some(m) => m.read_exact_at(out, loc.member_offset)?,
+                None => {
+                    if !self.rebuild(loc.row, loc.slot, loc.member_offset, out)? {
+                        if done > 0 {
+                            break;
+                        }
+                        return Err(platter_core::Error::Unreadable {
+                            name: "candidate array".into(),
+                            offset: pos,
+                            len: want as u64,
+                        });
+                    }
                 }
-                return Err(platter_core::Error::Unreadable {
-                    name: "candidate array".into(),
-                    offset: pos,
-                    len: want as u64,
-                });
-            };
-            m.read_exact_at(&mut buf[done..done + want], loc.member_offset)?;
+            }
             done += want;
         }
         Ok(done)
@@ -79,9 +125,4 @@ pub fn check(members: &[&dyn Source], c: &Candidate) -> Option<Validation> {
 /// True when `v` found file systems and they pass.
 pub fn passes(v: &Validation) -> bool {
     v.checks >= MIN_CHECKS && v.rate().is_some_and(|r| r >= VALID_RATE)
-}
-
-/// True when `v` found file systems and they clearly fail.
-pub fn fails(v: &Validation) -> bool {
-    v.checks >= MIN_CHECKS && v.rate().is_some_and(|r| r < 0.8)
 }

@@ -148,6 +148,22 @@ fn decide_inner(
 ) -> (Verdict, Vec<Candidate>) {
     let s = &signals.summary;
     if s.informative_sectors < MIN_INFORMATIVE {
+        // Members that never hold data at the same offsets (a linear
+        // array) can still be placed by their structures.
+        if let Some(found) = anchored::decide(
+            samples,
+            st.eqs,
+            Family::None,
+            n,
+            &st.member_sizes,
+            s.first_informative_offset,
+            &base_evidence(s),
+            hint,
+        )
+        .filter(|(v, _)| *v == Verdict::Found)
+        {
+            return found;
+        }
         return (
             Verdict::NoInformativeData {
                 reason: format!(
@@ -176,6 +192,7 @@ fn decide_inner(
     }
     if let Some(pairs) = mirror_pairs(s, n) {
         if let Some(found) = anchored::decide_raid10(
+            samples,
             st.eqs,
             &pairs,
             &st.member_sizes,
@@ -197,6 +214,7 @@ fn decide_inner(
     let q_rate = s.rate(s.q_located_sectors + s.q_ambiguous_sectors);
     if ev.parity_consistent_rate >= LEVEL_RATE {
         let a = anchored::decide(
+            samples,
             st.eqs,
             Family::Xor,
             n,
@@ -217,6 +235,7 @@ fn decide_inner(
     }
     if q_rate >= LEVEL_RATE && n >= 4 {
         let a = anchored::decide(
+            samples,
             st.eqs,
             Family::Q,
             n,
@@ -236,6 +255,7 @@ fn decide_inner(
         });
     }
     if let Some(found) = anchored::decide(
+        samples,
         st.eqs,
         Family::None,
         n,

@@ -131,7 +131,7 @@ pub struct VirtualDisk {
 }
 
 /// Detects the format of `path` by content: VHDX by its `vhdxfile`
-/// signature at 0, VMDK by `KDMV`/`COWD` magic or a text descriptor,
+/// signature at 0, VMDK by `KDMV`/`COWD`/seSparse magic or a text descriptor,
 /// VHD by a `conectix` footer at the end (or at 0, for a damaged end).
 pub(crate) fn detect(path: &Path) -> Result<VdiskFormat> {
     use std::io::{Seek, SeekFrom};
@@ -149,6 +149,10 @@ pub(crate) fn detect(path: &Path) -> Result<VdiskFormat> {
         return Ok(VdiskFormat::Vhdx);
     }
     if head.starts_with(b"KDMV") || head.starts_with(b"COWD") {
+        return Ok(VdiskFormat::Vmdk);
+    }
+    // seSparse: u64 little-endian magic 0xcafebabe at 0 (qemu `block/vmdk.c`).
+    if head.starts_with(&0xcafe_babe_u64.to_le_bytes()) {
         return Ok(VdiskFormat::Vmdk);
     }
     if head.starts_with(b"conectix") {

@@ -39,7 +39,8 @@ pub fn parse_hint(text: &str) -> anyhow::Result<Hint> {
                 );
             }
             "chunk" => {
-                h.chunk_bytes = Some(parse_size(v, 512).with_context(|| format!("--hint chunk={v}"))?);
+                h.chunk_bytes =
+                    Some(parse_size(v, 512).with_context(|| format!("--hint chunk={v}"))?);
             }
             "members" | "slots" | "disks" => {
                 h.slots = Some(
@@ -143,7 +144,10 @@ pub fn detect(g: &GlobalOpts, a: &DetectArgs) -> anyhow::Result<u8> {
             );
         };
         let mut recipe = recipe_of(&top.geometry, &d.members)?;
-        recipe.comment = Some(format!("detected by platter raid detect: {}", describe(top)));
+        recipe.comment = Some(format!(
+            "detected by platter raid detect: {}",
+            describe(top)
+        ));
         recipe.relative_paths(path);
         let text = recipe
             .to_json()
@@ -213,10 +217,17 @@ fn write_human(w: &mut dyn Write, d: &Detected, a: &DetectArgs) -> io::Result<()
             e.mirror_rate * 100.0
         )?;
         if let (Some(x), Some(t)) = (e.anchors_explained, e.anchors_considered) {
-            writeln!(w, "   structures: {x} of {t} self-locating structures explained")?;
+            writeln!(
+                w,
+                "   structures: {x} of {t} self-locating structures explained"
+            )?;
         }
         if let Some(q) = e.q_consistent_rate {
-            writeln!(w, "   RAID6 P+Q recomputed on {:.1}% of checked sectors", q * 100.0)?;
+            writeln!(
+                w,
+                "   RAID6 P+Q recomputed on {:.1}% of checked sectors",
+                q * 100.0
+            )?;
         }
         if let Some(cs) = e.continuity_score {
             writeln!(w, "   continuity across chunk boundaries {cs:.3}")?;
@@ -234,7 +245,11 @@ fn write_human(w: &mut dyn Write, d: &Detected, a: &DetectArgs) -> io::Result<()
     if let Some(first) = r.candidates.first() {
         if !first.evidence.structures.is_empty() {
             writeln!(w)?;
-            writeln!(w, "structures found: {}", first.evidence.structures.join(", "))?;
+            writeln!(
+                w,
+                "structures found: {}",
+                first.evidence.structures.join(", ")
+            )?;
         }
     }
     if let Some(p) = &a.recipe_out {

@@ -319,3 +319,16 @@ fn mem_align(logical: u32) -> usize {
 #[cfg(test)]
 #[path = "block_tests.rs"]
 mod tests;
+
+/// Sets the block device at `path` read-only (`BLKROSET`, as `blockdev
+/// --setro`), so nothing on this machine can write to it. Needs root. A
+/// path that is not a block device is an error.
+pub fn set_block_read_only(path: &Path) -> Result<()> {
+    check_block(path, &stat(path)?)?;
+    let file = open_read_only(path, OFlags::empty())?;
+    ioctl::blk_ro_set(&file, true).map_err(|e| Error::Io {
+        name: path.display().to_string(),
+        what: "BLKROSET",
+        source: e,
+    })
+}

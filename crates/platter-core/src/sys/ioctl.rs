@@ -36,3 +36,23 @@ pub(super) fn blk_ro_get(fd: impl AsFd) -> std::io::Result<bool> {
     let ro = unsafe { ioctl(fd, Getter::<BLKROGET, std::ffi::c_int>::new()) }?;
     Ok(ro != 0)
 }
+
+/// `BLKROSET`: `_IO(0x12, 93)`. The kernel reads an `int` through the
+/// argument pointer (`block/ioctl.c`, `blkdev_roset`: `get_user(n, argp)`).
+const BLKROSET: Opcode = opcode::none(0x12, 93);
+
+/// Marks the block device read-only at the block layer (needs
+/// `CAP_SYS_ADMIN`), as `blockdev --setro` does.
+pub(super) fn blk_ro_set(fd: impl AsFd, read_only: bool) -> std::io::Result<()> {
+    use rustix::ioctl::Setter;
+    // SAFETY: BLKROSET reads exactly one `int` (`c_int`) through the pointer
+    // `Setter` passes, which points at a live, aligned `c_int` owned by the
+    // `Setter` for the duration of the call; nothing is written back.
+    unsafe {
+        ioctl(
+            fd,
+            Setter::<BLKROSET, std::ffi::c_int>::new(std::ffi::c_int::from(read_only)),
+        )
+    }?;
+    Ok(())
+}

@@ -43,7 +43,7 @@ mod reader;
 mod split;
 mod sysfs;
 
-pub use block::{BlockDevice, DeviceInfo, device_info};
+pub use block::{BlockDevice, DeviceInfo, device_info, set_block_read_only};
 pub use file::FileSource;
 pub use mmap::MmapSource;
 pub use reader::SourceReader;

@@ -21,6 +21,9 @@
 //!   `record_number * record_size`, relative to the start of the `$MFT`
 //!   data, so a fragmented MFT (and `$MFTMirr`, whose records say 0..3)
 //!   forms several groups with different constants;
+//! - ext4 inodes ([`scan_all`] only): one key per (file system, flex
+//!   group), offsets within that flex group's inode tables; see
+//!   [`ext_inode`];
 //! - btrfs tree blocks carry *logical* addresses: anchors agree only
 //!   within one chunk, so they form one group per chunk. The btrfs
 //!   superblock lives in a separate (physical) space.
