@@ -19,6 +19,7 @@ mod info;
 mod mapfile;
 mod mapfile_extract;
 mod raid_assemble;
+mod raid_detect;
 mod raid_metadata;
 mod raid_metadata_ddf;
 mod raid_recipe;

@@ -229,6 +229,23 @@ pub fn decide(
         )
     };
     found.sort_by_key(|s| std::cmp::Reverse(key(s)));
+    if family == Family::None {
+        // Without visible parity, a RAID4/5/6 with every member present is
+        // only plausible with a stale member, which breaks parity in the
+        // rows written since it left, not everywhere.
+        let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
+        let mut checked = 0;
+        found.retain(|s| {
+            let parity = matches!(s.shape.level, Level::Raid4 | Level::Raid5 | Level::Raid6);
+            if !parity || s.shape.slots != n {
+                return true;
+            }
+            checked += 1;
+            checked <= Q_CHECKED_FITS
+                && crate::stale::parity_rate(samples, &s.fit.geometry, &sizes, Q_CHECK_SECTORS)
+                    .is_some_and(|r| r >= STALE_MIN_PARITY)
+        });
+    }
     if family == Family::Q || hint.level == Some(Level::Raid6) {
         let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
         let checked = q_consistent(found.clone(), samples, &sizes);
@@ -398,6 +415,10 @@ fn q_consistent(found: Vec<Scored>, samples: &Samples, sizes: &[Option<u64>]) ->
     }
     out
 }
+
+/// A complete RAID4/5/6 without visible parity must still recompute on
+/// this share of its rows (the rest being a stale member's).
+const STALE_MIN_PARITY: f64 = 0.5;
 
 /// Fits whose Q is checked, best first.
 const Q_CHECKED_FITS: usize = 40;
