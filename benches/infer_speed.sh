@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SIZE="${SIZE:-1G}"
 MEMBERS="${MEMBERS:-4 8}"
 WORK="${WORK:-$(mktemp -d /tmp/platter-infer-bench.XXXXXX)}"
-trap 'rm -rf "$WORK"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 
 cargo build --release -q -p platter-cli
 PLATTER="$PWD/target/release/platter"
@@ -79,7 +79,9 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 c = r["candidates"][0] if r["candidates"] else {}
 print(f"verdict {r['verdict']['kind']}: {c.get('level')} {c.get('layout')} chunk {c.get('chunk_bytes')} offset {c.get('data_offset_bytes')}")
+if r['verdict'].get('reason'):
+    print("  reason:", r['verdict']['reason'][:400])
 print(f"read {r['sampled_bytes_per_member']} bytes per member = {100 * r['sampled_bytes_per_member'] / int(sys.argv[2]):.2f}% of each member")
 EOF
-    rm -f "$WORK"/m$n-*.img
+    [ -n "${KEEP:-}" ] || rm -f "$WORK"/m$n-*.img
 done

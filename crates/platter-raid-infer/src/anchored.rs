@@ -41,6 +41,30 @@ pub fn anchors(samples: &Samples, n: usize) -> Vec<Anchor> {
     out
 }
 
+/// Member offsets where a partition table or a file system starts, lowest
+/// first: an MBR, a GPT header (less 512 bytes), an NTFS/FAT boot sector,
+/// an ext primary superblock (less 1024), an XFS superblock, a btrfs
+/// superblock (less 64 KiB), an LVM2 label or a LUKS header.
+pub fn starts(anchors: &[Anchor]) -> Vec<u64> {
+    use crate::structures::AnchorKind as K;
+    let mut v: Vec<u64> = anchors
+        .iter()
+        .filter(|a| match a.kind {
+            K::Mbr | K::NtfsBoot | K::FatBoot | K::XfsSuperblock | K::LuksHeader => {
+                a.fs_offset == 0
+            }
+            K::GptHeader => a.fs_offset == 512,
+            K::ExtSuperblock => a.fs_offset == 1024,
+            K::BtrfsSuperblock => a.fs_offset == 65536,
+            _ => false,
+        })
+        .filter_map(|a| a.member_offset.checked_sub(a.fs_offset))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// The equations of `anchors`.
 pub fn equations(anchors: &[Anchor]) -> Vec<Equation> {
     anchors
@@ -55,6 +79,34 @@ pub fn equations(anchors: &[Anchor]) -> Vec<Equation> {
             },
             fs_offset: a.fs_offset,
         })
+        .collect()
+}
+
+/// Most equations a search uses; more are thinned evenly over the member
+/// offsets (every row keeps its share), which keeps a search over
+/// thousands of inodes fast without losing rows.
+const MAX_EQUATIONS: usize = 1500;
+
+/// `eqs`, thinned to at most [`MAX_EQUATIONS`], keeping every array-offset
+/// equation.
+fn thin(eqs: &[Equation]) -> Vec<Equation> {
+    if eqs.len() <= MAX_EQUATIONS {
+        return eqs.to_vec();
+    }
+    // Whole member offsets are kept or dropped together: the structures
+    // at one offset on several members (parity copies, XOR artefacts)
+    // are judged together.
+    let mut offsets: Vec<u64> = eqs.iter().map(|e| e.member_offset).collect();
+    offsets.sort_unstable();
+    offsets.dedup();
+    let per_offset = eqs.len().div_ceil(offsets.len().max(1));
+    let keep_offsets = (MAX_EQUATIONS / per_offset.max(1)).max(1);
+    let step = offsets.len().div_ceil(keep_offsets);
+    let kept: std::collections::HashSet<u64> =
+        offsets.iter().step_by(step.max(1)).copied().collect();
+    eqs.iter()
+        .filter(|e| kept.contains(&e.member_offset) || e.space == ARRAY_SPACE)
+        .copied()
         .collect()
 }
 
@@ -143,6 +195,8 @@ pub fn decide(
     if eqs.len() < MIN_EXPLAINED {
         return None;
     }
+    let thinned = thin(eqs);
+    let eqs = &thinned[..];
     let keep_shape = |s: &crate::fit::Shape| {
         hint.slots.is_none_or(|n| n == s.slots)
             && hint.layout.is_none_or(|l| s.layout == Layout::Parity(l))
@@ -229,6 +283,8 @@ pub fn decide(
         )
     };
     found.sort_by_key(|s| std::cmp::Reverse(key(s)));
+    found = search::refine(eqs, n, member_bytes, found, REFINED_FITS);
+    found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     if family == Family::None {
         // Without visible parity, a RAID4/5/6 with every member present is
         // only plausible with a stale member, which breaks parity in the
@@ -259,6 +315,30 @@ pub fn decide(
         return None;
     }
     let top = found[0].clone();
+    // Without visible parity, RAID0, a degraded RAID4/5 and a degraded
+    // RAID6 over the same members can all fit the structures that were
+    // sampled: the best fit of another kind that comes close keeps the
+    // answer ambiguous.
+    let class = |s: &Scored| (s.shape.level, s.shape.slots);
+    let other_class = (family == Family::None && hint.level.is_none())
+        .then(|| {
+            found
+                .iter()
+                .filter(|s| class(s) != class(&top))
+                // Degraded parity arrays of different levels or widths fit
+                // the same structures; RAID0 and linear are preferred when
+                // they explain as much (fewer missing members).
+                .filter(|s| {
+                    let parity = |l: Level| matches!(l, Level::Raid4 | Level::Raid5 | Level::Raid6);
+                    parity(s.shape.level) && parity(top.shape.level)
+                })
+                .find(|s| {
+                    s.fit.rate() >= MIN_RATE
+                        && (s.fit.explained as f64) >= CLASS_RIVAL * top.fit.explained as f64
+                })
+                .cloned()
+        })
+        .flatten();
     // Keep one fit per assembled result, best first.
     let mut distinct: Vec<(Scored, Signature)> = Vec::new();
     for s in found.into_iter().take(200) {
@@ -314,6 +394,21 @@ pub fn decide(
                 r.fit.considered
             ),
         }
+    } else if let Some(r) = &other_class {
+        let rc = candidate(r, ev);
+        let reason = format!(
+            "ambiguous: {} explains {} of {} structures, but {} explains {} of {}; with no parity visible the sampled structures cannot tell RAID0 from a degraded RAID4/5/6 here; supply --hint or more data",
+            describe(&cands[0]),
+            top.fit.explained,
+            top.fit.considered,
+            describe(&rc),
+            r.fit.explained,
+            r.fit.considered
+        );
+        if !cands.iter().any(|c| c.geometry == rc.geometry) {
+            cands.insert(1, rc);
+        }
+        Verdict::Ambiguous { reason }
     } else {
         Verdict::Found
     };
@@ -419,6 +514,13 @@ fn q_consistent(found: Vec<Scored>, samples: &Samples, sizes: &[Option<u64>]) ->
 /// A complete RAID4/5/6 without visible parity must still recompute on
 /// this share of its rows (the rest being a stale member's).
 const STALE_MIN_PARITY: f64 = 0.5;
+
+/// A fit of another kind (level, slot count) explaining this share of the
+/// top's structures keeps a no-parity answer ambiguous.
+const CLASS_RIVAL: f64 = 0.9;
+
+/// Fits of the fast pass refitted with every tied start.
+const REFINED_FITS: usize = 64;
 
 /// Fits whose Q is checked, best first.
 const Q_CHECKED_FITS: usize = 40;

@@ -73,6 +73,9 @@ pub struct Fit {
     /// (a file system or partition table at the array's start), counting
     /// array-offset equations it explains as one.
     pub origins_at_zero: usize,
+    /// Other starts of the main space that explain as many structures as
+    /// the one used (tried by [`fit`]).
+    pub s_ties: Vec<i128>,
     /// Members whose slot no equation decided (assigned by elimination
     /// when only one slot was left, else left unassigned).
     pub undecided_members: Vec<usize>,
@@ -130,8 +133,46 @@ pub fn fit(
     chunk: u64,
     offset: u64,
 ) -> Option<Fit> {
-    fit_inner(eqs, images, member_bytes, shape, chunk, offset, None)
+    let first = fit_inner(eqs, images, member_bytes, shape, chunk, offset, None, None)?;
+    // When several starts S of the main space explain equally many
+    // structures (they rarely cross a row boundary), each gives another
+    // member order: try them all and keep the best.
+    let mut best = first.clone();
+    for &s in first.s_ties.iter().take(MAX_S_TIES) {
+        if let Some(f) = fit_inner(
+            eqs,
+            images,
+            member_bytes,
+            shape,
+            chunk,
+            offset,
+            None,
+            Some(s),
+        ) {
+            let merit = |f: &Fit| f.explained as i64 - 3 * (f.considered - f.explained) as i64;
+            if (merit(&f), f.origins_at_zero) > (merit(&best), best.origins_at_zero) {
+                best = f;
+            }
+        }
+    }
+    Some(best)
 }
+
+/// [`fit`] without trying the tied starts of the main space: the cheap
+/// first pass of a search.
+pub fn fit_fast(
+    eqs: &[Equation],
+    images: usize,
+    member_bytes: u64,
+    shape: Shape,
+    chunk: u64,
+    offset: u64,
+) -> Option<Fit> {
+    fit_inner(eqs, images, member_bytes, shape, chunk, offset, None, None)
+}
+
+/// Alternative starts of the main space tried by [`fit`].
+const MAX_S_TIES: usize = 8;
 
 /// How many equations a given geometry (RAID0/4/5/6, one data offset for
 /// all members) explains, with its own member order instead of the voted
@@ -145,17 +186,31 @@ pub fn explain(eqs: &[Equation], images: usize, member_bytes: u64, g: &Geometry)
     };
     let offset = g.slots.first()?.data_offset;
     let order: Vec<Option<usize>> = g.slots.iter().map(|s| s.image).collect();
-    fit_inner(
-        eqs,
-        images,
-        member_bytes,
-        shape,
-        g.chunk_bytes,
-        offset,
-        Some(order),
-    )
+    let run = |pick| {
+        fit_inner(
+            eqs,
+            images,
+            member_bytes,
+            shape,
+            g.chunk_bytes,
+            offset,
+            Some(order.clone()),
+            pick,
+        )
+    };
+    let first = run(None)?;
+    let mut best = first.clone();
+    for &s in first.s_ties.iter().take(MAX_S_TIES) {
+        if let Some(f) = run(Some(s)) {
+            if f.explained > best.explained {
+                best = f;
+            }
+        }
+    }
+    Some(best)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn fit_inner(
     eqs: &[Equation],
     images: usize,
@@ -164,6 +219,7 @@ fn fit_inner(
     chunk: u64,
     offset: u64,
     fixed: Option<Vec<Option<usize>>>,
+    pick: Option<i128>,
 ) -> Option<Fit> {
     if chunk == 0 || member_bytes <= offset || shape.slots < images {
         return None;
@@ -224,6 +280,12 @@ fn fit_inner(
     // The logical chunk of each equation, once its space's S is chosen.
     let mut logical: Vec<Option<u64>> = vec![None; placed.len()];
     let mut neutral = vec![false; placed.len()];
+    let main_group = groups
+        .iter()
+        .filter(|((space, _), _)| *space != ARRAY_SPACE)
+        .max_by_key(|(key, idx)| (idx.len(), std::cmp::Reverse(**key)))
+        .map(|(key, _)| *key);
+    let mut s_ties: Vec<i128> = Vec::new();
     let mut origins_at_zero = 0;
     for ((space, s0), idx) in &groups {
         if *space == ARRAY_SPACE {
@@ -270,7 +332,7 @@ fn fit_inner(
                 .collect();
             ev.sort_unstable();
             let (mut best, mut best_s, mut cur) = (0i32, 0i128, 0i32);
-            for (x, d) in ev {
+            for &(x, d) in &ev {
                 cur += d;
                 if cur > best {
                     best = cur;
@@ -279,6 +341,26 @@ fn fit_inner(
             }
             if best < 2 {
                 break;
+            }
+            if round == 0 && Some((*space, *s0)) == main_group {
+                // Every S with the same coverage (bounded).
+                let mut cur = 0i32;
+                for (j, &(x, d)) in ev.iter().enumerate() {
+                    cur += d;
+                    let next = ev.get(j + 1).map_or(x, |e| e.0);
+                    if cur == best {
+                        let mut s = x;
+                        while s < next && s_ties.len() < MAX_S_TIES {
+                            if s != best_s {
+                                s_ties.push(s);
+                            }
+                            s += 1;
+                        }
+                    }
+                }
+                if let Some(p) = pick.filter(|p| s_ties.contains(p)) {
+                    best_s = p;
+                }
             }
             let (take, keep): (Vec<usize>, Vec<usize>) = remaining.iter().partition(|&&i| {
                 let l = lo(&placed[i]);
@@ -360,9 +442,17 @@ fn fit_inner(
             }
         }
         let ok = logical[i].is_some_and(|l| {
-            l / k == p.row
-                && rows.data_slot(p.row, (l % k) as usize).is_some()
-                && rows.data_slot(p.row, (l % k) as usize) == slot_of[p.member]
+            if l / k != p.row {
+                return false;
+            }
+            let Some(want) = rows.data_slot(p.row, (l % k) as usize) else {
+                return false;
+            };
+            // On a degraded array, P holds a copy of a missing member's
+            // chunk wherever the row's other data chunks are zero.
+            Some(want) == slot_of[p.member]
+                || (order[want].is_none()
+                    && slot_of[p.member].is_some_and(|s| rows.is_parity(p.row, s)))
         });
         counted[group[i]] = true;
         ok_group[group[i]] |= ok;
@@ -376,6 +466,7 @@ fn fit_inner(
         considered,
         origins_at_zero,
         undecided_members: undecided,
+        s_ties,
     })
 }
 
@@ -528,6 +619,7 @@ pub fn fit_linear(eqs: &[Equation], sizes: &[u64]) -> Option<Fit> {
         considered: groups,
         origins_at_zero: best.1,
         undecided_members: undecided,
+        s_ties: Vec::new(),
     })
 }
 

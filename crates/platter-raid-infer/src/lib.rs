@@ -68,6 +68,7 @@ pub use report::{Candidate, Evidence, Report, Verdict};
 pub use sample::SampleOptions;
 
 use platter_core::Source;
+use platter_raid::geometry::Level;
 
 /// Largest member count accepted.
 pub const MAX_MEMBERS: usize = 16;
@@ -153,8 +154,12 @@ pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
         eqs: &eqs,
         kinds: anchored::kinds(&anchors),
         member_sizes: members.iter().map(|m| m.len()).collect(),
+        starts: anchored::starts(&anchors),
     };
-    let (mut verdict, mut candidates) = verdict::decide(&samples, &signals, n, &st, &opts.hint);
+    let (mut verdict, mut candidates) = match mirror_with_offsets(members, &anchors)? {
+        Some(found) if opts.hint.level.is_none_or(|l| l == Level::Raid1) => found,
+        _ => verdict::decide(&samples, &signals, n, &st, &opts.hint),
+    };
     validate_candidates(members, &mut verdict, &mut candidates);
     if verdict == Verdict::Found && !candidates.first().is_some_and(|c| complete(c, n)) {
         verdict = Verdict::Ambiguous {
@@ -262,6 +267,93 @@ fn complete(c: &Candidate, images: usize) -> bool {
     seen.iter().all(|&s| s) && missing <= c.geometry.redundancy()
 }
 
+/// RAID1 whose members start at different offsets (partitions at
+/// different places, different metadata sizes): each member's first
+/// partition table or file system gives its start, and the members must be
+/// equal from there on. Same-offset mirrors are found by the signals.
+fn mirror_with_offsets(
+    members: &[&dyn Source],
+    anchors: &[structures::Anchor],
+) -> Result<Option<(Verdict, Vec<Candidate>)>> {
+    let n = members.len();
+    let mut starts: Vec<Option<u64>> = vec![None; n];
+    for a in anchors {
+        let one = std::slice::from_ref(a);
+        if let Some(&s) = anchored::starts(one).first() {
+            let cur = &mut starts[a.member];
+            *cur = Some(cur.map_or(s, |c: u64| c.min(s)));
+        }
+    }
+    let Some(starts) = starts.into_iter().collect::<Option<Vec<u64>>>() else {
+        return Ok(None);
+    };
+    if starts.iter().all(|&s| s == starts[0]) {
+        return Ok(None);
+    }
+    let span = members
+        .iter()
+        .zip(&starts)
+        .map(|(m, &s)| m.len().saturating_sub(s))
+        .min()
+        .unwrap_or(0);
+    const PROBE: usize = 64 << 10;
+    let mut nonzero = 0;
+    let mut x = 0u64;
+    while x + PROBE as u64 <= span {
+        let mut first: Option<Vec<u8>> = None;
+        for (i, m) in members.iter().enumerate() {
+            let mut buf = vec![0u8; PROBE];
+            m.read_exact_at(&mut buf, starts[i] + x)
+                .map_err(|source| Error::Read {
+                    member: i,
+                    name: m.name().to_string(),
+                    offset: starts[i] + x,
+                    source,
+                })?;
+            match &first {
+                None => first = Some(buf),
+                Some(f) if *f != buf => return Ok(None),
+                Some(_) => {}
+            }
+        }
+        if first.as_deref().is_some_and(|f| !bytes::is_zero(f)) {
+            nonzero += 1;
+        }
+        x = if x == 0 { 1 << 20 } else { x * 2 };
+    }
+    if nonzero < 2 {
+        return Ok(None);
+    }
+    let mut g = platter_raid::geometry::Geometry::new(
+        Level::Raid1,
+        platter_raid::geometry::Layout::None,
+        0,
+        n,
+    );
+    for (slot, s) in g.slots.iter_mut().enumerate() {
+        s.data_offset = starts[slot];
+    }
+    let c = Candidate {
+        level: Level::Raid1,
+        layout: None,
+        chunk_bytes: 0,
+        order: (0..n).map(Some).collect(),
+        data_offset_bytes: starts[0],
+        score: 1.0,
+        margin: 1.0,
+        evidence: report::Evidence {
+            mirror_rate: 1.0,
+            checked: nonzero,
+            structures: vec![format!(
+                "members start at {starts:?} and are equal from there on"
+            )],
+            ..report::Evidence::default()
+        },
+        geometry: g,
+    };
+    Ok(Some((Verdict::Found, vec![c])))
+}
+
 /// How many candidates are checked on their assembled array.
 const VALIDATED: usize = 6;
 
@@ -309,7 +401,7 @@ fn validate_candidates(
                         && c.evidence
                             .validation
                             .as_ref()
-                            .is_some_and(|v| validation::passes(v) && v.checks >= 16)
+                            .is_some_and(|v| v.checks >= 16 && v.passed == v.checks)
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -329,7 +421,17 @@ fn validate_candidates(
                 .copied()
                 .filter(|&i| best.is_some_and(|b| 2 * checks(i) >= checks(b)))
                 .collect();
-            if let [winner] = strong[..] {
+            // Validation must have shown it discriminates: another complete
+            // candidate read enough of the file system and failed.
+            let discriminating = candidates.iter().take(VALIDATED).any(|c| {
+                complete(c, members.len())
+                    && c.evidence
+                        .validation
+                        .as_ref()
+                        .is_some_and(|v| v.checks >= 16 && !validation::passes(v))
+            });
+            if let ([winner], true) = (&strong[..], discriminating) {
+                let winner = *winner;
                 let v = candidates[winner]
                     .evidence
                     .validation

@@ -5,6 +5,9 @@ use platter_core::Source;
 
 use crate::error::{Error, Result};
 
+/// Bytes at the start of every member always read whole.
+pub const HEAD_BYTES: u64 = 4 << 20;
+
 /// Bytes in one analysed sector.
 pub const SECTOR: usize = 512;
 
@@ -94,6 +97,12 @@ pub fn read_samples(members: &[&dyn Source], opts: &SampleOptions) -> Result<Sam
             })
             .collect()
     };
+    // File-system metadata concentrates near the start (boot sectors,
+    // superblocks, inode tables, the MFT of small volumes): read the
+    // first HEAD_BYTES whole as well.
+    let head = (HEAD_BYTES / w).min(total_windows);
+    offsets.extend((0..head).map(|i| i * w));
+    offsets.sort_unstable();
     offsets.dedup();
     let mut windows = Vec::new();
     let mut read = 0u64;

@@ -14,7 +14,7 @@
 use platter_raid::geometry::{DelayedParity, Layout, Level, ParityLayout};
 use rayon::prelude::*;
 
-use crate::fit::{Equation, Fit, Shape, fit};
+use crate::fit::{Equation, Fit, Shape, fit, fit_fast};
 
 /// Chunk sizes tried: 512 B … 4 MiB, powers of two.
 pub fn chunk_sizes() -> Vec<u64> {
@@ -169,8 +169,35 @@ pub fn run(
         .collect();
     jobs.par_iter()
         .filter_map(|&(shape, chunk, off)| {
-            let f = fit(eqs, images, member_bytes, shape, chunk, off)?;
+            let f = fit_fast(eqs, images, member_bytes, shape, chunk, off)?;
             (f.explained >= min_explained).then_some(Scored { fit: f, shape })
         })
         .collect()
+}
+
+/// Fits again, trying every tied start of the main space, the `top` best
+/// results of a fast pass (ranked by `key`, best first).
+pub fn refine(
+    eqs: &[Equation],
+    images: usize,
+    member_bytes: u64,
+    found: Vec<Scored>,
+    top: usize,
+) -> Vec<Scored> {
+    let (head, tail) = found.split_at(found.len().min(top));
+    let mut out: Vec<Scored> = head
+        .par_iter()
+        .map(|s| {
+            let g = &s.fit.geometry;
+            let offset = g.slots.first().map_or(0, |x| x.data_offset);
+            let f = fit(eqs, images, member_bytes, s.shape, g.chunk_bytes, offset)
+                .unwrap_or_else(|| s.fit.clone());
+            Scored {
+                fit: f,
+                shape: s.shape,
+            }
+        })
+        .collect();
+    out.extend_from_slice(tail);
+    out
 }

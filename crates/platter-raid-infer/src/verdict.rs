@@ -76,6 +76,10 @@ pub struct Structures<'a> {
     pub kinds: Vec<String>,
     /// The member sizes, in the order given.
     pub member_sizes: Vec<u64>,
+    /// Member offsets where a partition table or file system starts
+    /// (an MBR, a GPT header less 512, a boot sector or superblock less
+    /// its own offset), lowest first.
+    pub starts: Vec<u64>,
 }
 
 /// Combines the structure-based decision with the parity/continuity one.
@@ -177,6 +181,15 @@ fn decide_inner(
     let ev = base_evidence(s);
     let offset = s.first_informative_offset.unwrap_or(0) / OFFSET_ALIGN * OFFSET_ALIGN;
     if ev.mirror_rate >= MIRROR_RATE {
+        // A mirror's data starts where its first structure starts, or at
+        // the first sector holding data.
+        let offset = st
+            .starts
+            .first()
+            .copied()
+            .filter(|&x| s.first_informative_offset.is_none_or(|f| x <= f))
+            .or(s.first_informative_offset)
+            .unwrap_or(0);
         let c = Candidate {
             level: Level::Raid1,
             layout: None,
