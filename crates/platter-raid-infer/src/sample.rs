@@ -111,23 +111,9 @@ pub fn read_samples(members: &[&dyn Source], opts: &SampleOptions) -> Result<Sam
         if len == 0 {
             continue;
         }
-        // `len` ≤ window_bytes ≤ 4 MiB, so the cast is lossless.
-        let len = len as usize;
-        let mut data = Vec::with_capacity(members.len());
-        for (i, m) in members.iter().enumerate() {
-            let mut buf = vec![0u8; len];
-            m.read_exact_at(&mut buf, off)
-                .map_err(|source| Error::Read {
-                    member: i,
-                    name: m.name().to_string(),
-                    offset: off,
-                    source,
-                })?;
-            data.push(buf);
-        }
-        read += len as u64;
-        if data.iter().any(|d| !crate::bytes::is_zero(d)) {
-            windows.push(SampleWindow { offset: off, data });
+        read += len;
+        if let Some(win) = read_window(members, off, len)? {
+            windows.push(win);
         }
     }
     Ok(Samples {
@@ -151,28 +137,36 @@ pub fn read_more(
         if off >= samples.common_bytes || samples.windows.iter().any(|w| w.offset == off) {
             continue;
         }
-        // `len` ≤ window_bytes ≤ 4 MiB, so the cast is lossless.
-        let len = window_bytes.min(samples.common_bytes - off) as usize;
-        let mut data = Vec::with_capacity(members.len());
-        for (i, m) in members.iter().enumerate() {
-            let mut buf = vec![0u8; len];
-            m.read_exact_at(&mut buf, off)
-                .map_err(|source| Error::Read {
-                    member: i,
-                    name: m.name().to_string(),
-                    offset: off,
-                    source,
-                })?;
-            data.push(buf);
-        }
-        read += len as u64;
-        if data.iter().any(|d| !crate::bytes::is_zero(d)) {
+        let len = window_bytes.min(samples.common_bytes - off);
+        read += len;
+        if let Some(win) = read_window(members, off, len)? {
             let at = samples.windows.partition_point(|w| w.offset < off);
-            samples
-                .windows
-                .insert(at, SampleWindow { offset: off, data });
+            samples.windows.insert(at, win);
         }
     }
     samples.bytes_read_per_member += read;
     Ok(read)
+}
+
+/// The window of `len` bytes (at most 4 MiB) at `off` on every member, or
+/// `None` when it is zero on all of them.
+fn read_window(members: &[&dyn Source], off: u64, len: u64) -> Result<Option<SampleWindow>> {
+    // `len` ≤ window_bytes ≤ 4 MiB, so the cast is lossless.
+    let len = len as usize;
+    let mut data = Vec::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        let mut buf = vec![0u8; len];
+        m.read_exact_at(&mut buf, off)
+            .map_err(|source| Error::Read {
+                member: i,
+                name: m.name().to_string(),
+                offset: off,
+                source,
+            })?;
+        data.push(buf);
+    }
+    Ok(data
+        .iter()
+        .any(|d| !crate::bytes::is_zero(d))
+        .then_some(SampleWindow { offset: off, data }))
 }
