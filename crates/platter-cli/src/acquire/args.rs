@@ -48,7 +48,7 @@ pub struct AcquireArgs {
     pub compression: CompressionArg,
     /// Split the raw output into parts of SIZE bytes: OUTPUT.001, .002, …
     /// (for E01: the largest segment size).
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    #[arg(long, visible_alias = "segment-size", value_name = "SIZE", value_parser = parse_bytes)]
     pub split: Option<u64>,
     /// Leave all-zero blocks as holes in the output file.
     #[arg(long)]
