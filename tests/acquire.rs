@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{Dir, digest_of, pattern, platter, platter_exe, run, text};
+use crate::util::{Dir, digest_of, image_digest, pattern, platter, platter_exe, run, text};
 
 /// A 5 MiB source: random, text and zeros.
 fn source(dir: &Dir) -> std::path::PathBuf {
@@ -31,18 +31,6 @@ fn acquire_json(args: &[&std::ffi::OsStr]) -> (i32, Value) {
     (code, serde_json::from_slice(&out.stdout).unwrap())
 }
 
-fn digest(report: &Value, alg: &str) -> String {
-    report["digests"]["image"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["alg"] == alg)
-        .unwrap()["hex"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn digests_equal_the_coreutils_tools_and_verify_finds_a_flipped_byte() {
     let dir = Dir::new();
@@ -62,7 +50,7 @@ fn digests_equal_the_coreutils_tools_and_verify_finds_a_flipped_byte() {
         ("sha1", "sha1sum"),
         ("sha256", "sha256sum"),
     ] {
-        assert_eq!(digest(&r, alg), digest_of(tool, &img), "{alg}");
+        assert_eq!(image_digest(&r, alg), digest_of(tool, &img), "{alg}");
     }
     // An error-free single pass hashes while copying: no read-back.
     assert_eq!(r["hashed_from_output"], false);
@@ -81,7 +69,7 @@ fn digests_equal_the_coreutils_tools_and_verify_finds_a_flipped_byte() {
     let log = dir.path("out.img.log.json");
     let txt = fs::read_to_string(dir.path("out.img.log.txt")).unwrap();
     assert!(
-        txt.contains(&digest(&r, "sha256")) && txt.contains("chain head"),
+        txt.contains(&image_digest(&r, "sha256")) && txt.contains("chain head"),
         "{txt}"
     );
     let v = platter().arg("verify-log").arg(&log).output().unwrap();
@@ -164,7 +152,7 @@ fn split_parts_concatenate_to_the_source_and_stdout_matches() {
     run(Command::new("sh").arg("-c").arg(&sh));
     assert_eq!(fs::read(&piped).unwrap(), fs::read(&src).unwrap());
     let rep: Value = serde_json::from_slice(&fs::read(dir.path("report.json")).unwrap()).unwrap();
-    assert_eq!(digest(&rep, "sha1"), digest_of("sha1sum", &src));
+    assert_eq!(image_digest(&rep, "sha1"), digest_of("sha1sum", &src));
     assert!(dir.path("piped.log.json").exists());
 }
 
@@ -460,7 +448,7 @@ fn sha512_and_blake3_end_to_end() {
             ("sha512", "sha512sum"),
             ("blake3", "b3sum"),
         ] {
-            assert_eq!(digest(&r, alg), digest_of(tool, &img), "{name} {alg}");
+            assert_eq!(image_digest(&r, alg), digest_of(tool, &img), "{name} {alg}");
         }
         // Window 1 (2 MiB at 2 MiB), by b3sum.
         let w1 = &r["digests"]["windows"][1]["digests"];
@@ -473,7 +461,9 @@ fn sha512_and_blake3_end_to_end() {
             text(&dd.stdout).split_whitespace().next().unwrap()
         );
         let log = fs::read_to_string(dir.path(&format!("{name}.log.json"))).unwrap();
-        assert!(log.contains(&digest(&r, "blake3")) && log.contains(&digest(&r, "sha512")));
+        assert!(
+            log.contains(&image_digest(&r, "blake3")) && log.contains(&image_digest(&r, "sha512"))
+        );
     }
     let img = dir.path("fwd.img");
     let v = platter()

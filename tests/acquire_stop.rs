@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use crate::acquire_faultfs::{FaultFs, SECTOR, expected_image};
 use crate::util::{
-    Dir, ddrescuelog_areas, ddrescuelog_list, digest_of, pattern, platter, platter_exe, run, text,
+    Dir, ddrescuelog_areas, ddrescuelog_list, digest_of, image_digest, pattern, platter,
+    platter_exe, run, text,
 };
 
 /// A tmpfs mounted on a directory, unmounted when dropped.
@@ -83,18 +84,6 @@ fn assert_finished_areas_are_in_the_output(map: &Path, out: &Path, data: &[u8]) 
             "the mapfile marks {o:#x}..{e:#x} finished but the output does not hold it"
         );
     }
-}
-
-fn report_digest(report: &Value, alg: &str) -> String {
-    report["digests"]["image"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["alg"] == alg)
-        .unwrap_or_else(|| panic!("no {alg} in {report:#}"))["hex"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// The output's filesystem fills up: exit 1 naming the output and the
@@ -193,8 +182,8 @@ fn a_full_output_disk_stops_cleanly_and_resume_finishes_elsewhere() {
         Some(len - written / bs * bs)
     );
     for (alg, tool) in [("md5", "md5sum"), ("sha256", "sha256sum")] {
-        assert_eq!(report_digest(&r, alg), digest_of(tool, &src), "{alg}");
-        assert_eq!(report_digest(&r, alg), report_digest(&one, alg), "{alg}");
+        assert_eq!(image_digest(&r, alg), digest_of(tool, &src), "{alg}");
+        assert_eq!(image_digest(&r, alg), image_digest(&one, alg), "{alg}");
     }
     assert_eq!(ddrescuelog_list(&map, "?*/-").len(), 0);
 }
@@ -377,7 +366,7 @@ fn sigint_and_sigterm_save_the_mapfile_and_resume_completes() {
     assert!(fs::read(&img).unwrap() == want, "the resumed image differs");
     let one = dir.write("one-shot.img", &want);
     for (alg, tool) in [("md5", "md5sum"), ("sha256", "sha256sum")] {
-        assert_eq!(report_digest(&r, alg), digest_of(tool, &one), "{alg}");
+        assert_eq!(image_digest(&r, alg), digest_of(tool, &one), "{alg}");
     }
     assert_eq!(ddrescuelog_list(&map, "-"), bad);
     let doc: Value = serde_json::from_slice(&fs::read(&log).unwrap()).unwrap();

@@ -27,18 +27,6 @@ fn assemble(
     json_run(&args)
 }
 
-fn digest(report: &serde_json::Value, alg: &str) -> String {
-    report["digests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["alg"] == alg)
-        .unwrap()["hex"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn shuffled_members_with_order_give_the_kernels_array() {
     let dir = Dir::new();
@@ -54,7 +42,10 @@ fn shuffled_members_with_order_give_the_kernels_array() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(digest_of("sha256sum", &out), kernel_sha256("r5-ls"));
-    assert_eq!(digest(&report, "sha256"), kernel_sha256("r5-ls"));
+    assert_eq!(
+        digest_hex(&report["digests"], "sha256"),
+        kernel_sha256("r5-ls")
+    );
     assert_eq!(report["geometry"], "raid5[left-symmetric,64K,4 members]");
     assert_eq!(
         report["array_size_bytes"],

@@ -166,6 +166,25 @@ pub fn digest_of(tool: &str, path: &Path) -> String {
         .to_string()
 }
 
+/// The `hex` of the `alg` entry of a report's digest array
+/// (`[{"alg": "md5", "hex": "…"}, …]`).
+pub fn digest_hex(digests: &Value, alg: &str) -> String {
+    digests
+        .as_array()
+        .unwrap_or_else(|| panic!("not a digest array: {digests:#}"))
+        .iter()
+        .find(|d| d["alg"] == alg)
+        .unwrap_or_else(|| panic!("no {alg} in {digests:#}"))["hex"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The `alg` digest of the image in an acquire report (`digests.image`).
+pub fn image_digest(report: &Value, alg: &str) -> String {
+    digest_hex(&report["digests"]["image"], alg)
+}
+
 /// Splits `path` with coreutils `split` into `prefix` + `.001`, `.002`, …
 /// (`-d -a 3 --numeric-suffixes=1`) and returns the segments in order.
 pub fn split_numeric(path: &Path, chunk: &str, prefix: &Path) -> Vec<PathBuf> {

@@ -20,7 +20,7 @@ use platter_hash::{CopyOptions, Digest};
 use serde::Serialize;
 
 use crate::args::{GlobalOpts, PartsExtractArgs, exit};
-use crate::info::{open_source, partition_table, print_json};
+use crate::info::{open_source, partition_table, print_report};
 use crate::output::{Output, check_not_output, same_file};
 use crate::progress::bytes_bar;
 use crate::rescue::{check_new_map, command_line, output_map, sectors};
@@ -167,17 +167,7 @@ pub fn extract(g: &GlobalOpts, a: &PartsExtractArgs) -> anyhow::Result<u8> {
         bad_map: a.bad_map.as_deref(),
     };
     // With `-o -` the data owns stdout; the report goes to stderr.
-    let mut sink: Box<dyn Write> = if to_stdout {
-        Box::new(io::stderr().lock())
-    } else {
-        Box::new(io::stdout().lock())
-    };
-    if a.json {
-        print_json(&mut sink, &json)?;
-    } else {
-        write_human(&mut sink, &json)?;
-    }
-    sink.flush()?;
+    print_report(&json, a.json, to_stdout, write_human)?;
     Ok(if report.unreadable.is_empty() {
         exit::OK
     } else {

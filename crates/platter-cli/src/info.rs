@@ -144,13 +144,7 @@ pub fn info(g: &GlobalOpts, a: &InfoArgs) -> anyhow::Result<u8> {
         metadata: &opened.metadata,
         partition_table: &table,
     };
-    let mut out = io::stdout().lock();
-    if a.json {
-        print_json(&mut out, &report)?;
-    } else {
-        write_info(&mut out, &report)?;
-    }
-    out.flush()?;
+    print_report(&report, a.json, false, write_info)?;
     Ok(exit::OK)
 }
 
@@ -170,6 +164,29 @@ pub fn parts_list(g: &GlobalOpts, a: &PartsListArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// Prints a command's report and flushes it: as JSON with `--json`, else
+/// in the human form `human` writes. It goes to stdout, or to stderr when
+/// the data itself owns stdout (`-o -`).
+pub fn print_report<T: Serialize>(
+    report: &T,
+    json: bool,
+    data_on_stdout: bool,
+    human: impl FnOnce(&mut dyn Write, &T) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut sink: Box<dyn Write> = if data_on_stdout {
+        Box::new(io::stderr().lock())
+    } else {
+        Box::new(io::stdout().lock())
+    };
+    if json {
+        print_json(&mut sink, report)?;
+    } else {
+        human(&mut sink, report)?;
+    }
+    sink.flush()?;
+    Ok(())
 }
 
 /// Writes `value` as pretty JSON and a newline. The text is built first so

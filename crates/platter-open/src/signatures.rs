@@ -97,6 +97,8 @@ const EWF2_MAGIC: &[u8] = b"EVF2\x0d\x0a\x81\x00";
 const VHDX_MAGIC: &[u8] = b"vhdxfile";
 const VMDK_SPARSE_MAGIC: &[u8] = b"KDMV";
 const VMDK_COWD_MAGIC: &[u8] = b"COWD";
+/// seSparse const header magic: u64 0xcafebabe, little-endian.
+const VMDK_SESPARSE_MAGIC: &[u8] = &platter_vdisk::vmdk::SESPARSE_MAGIC.to_le_bytes();
 const VMDK_DESCRIPTOR: &[u8] = b"# Disk DescriptorFile";
 const QCOW_MAGIC: &[u8] = b"QFI\xfb";
 const VHD_COOKIE: &[u8] = b"conectix";
@@ -158,6 +160,14 @@ fn find_vmdk(ctx: &ProbeContext) -> Option<Hit> {
             VMDK_COWD_MAGIC,
             Confidence::Likely,
             "ESX sparse header \"COWD\"",
+        )
+    })
+    .or_else(|| {
+        at_start(
+            ctx,
+            VMDK_SESPARSE_MAGIC,
+            Confidence::Likely,
+            "seSparse header 0xcafebabe",
         )
     })
     .or_else(|| at_start(ctx, VMDK_DESCRIPTOR, Confidence::Likely, "text descriptor"))

@@ -82,9 +82,10 @@ fn vhdx() {
 }
 
 #[test]
-fn vmdk_sparse_cowd_and_descriptor() {
+fn vmdk_sparse_cowd_sesparse_and_descriptor() {
     assert_recognised(&with_head(b"KDMV\x01\0\0\0"), "vmdk", "VMDK");
     assert_recognised(&with_head(b"COWD\x01\0\0\0"), "vmdk", "VMDK");
+    assert_recognised(&with_head(&0xcafe_babe_u64.to_le_bytes()), "vmdk", "VMDK");
     let desc = b"# Disk DescriptorFile\nversion=1\nCID=fffffffe\ncreateType=\"monolithicFlat\"\n";
     assert_recognised(desc, "vmdk", "VMDK");
 }

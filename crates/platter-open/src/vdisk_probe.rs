@@ -105,6 +105,7 @@ impl FormatProbe for VdiskProbe {
             Kind::Vhdx => ctx.starts_with(b"vhdxfile").then_some(Confidence::Likely),
             Kind::Vmdk => (ctx.starts_with(b"KDMV")
                 || ctx.starts_with(b"COWD")
+                || ctx.starts_with(&platter_vdisk::vmdk::SESPARSE_MAGIC.to_le_bytes())
                 || ctx.starts_with(b"# Disk DescriptorFile"))
             .then_some(Confidence::Likely),
             Kind::Vhd => probe_vhd(ctx),
@@ -184,3 +185,7 @@ fn metadata(info: &VdiskInfo) -> ImageMetadata {
         anomalies: info.anomalies.iter().map(ToString::to_string).collect(),
     }
 }
+
+#[cfg(test)]
+#[path = "vdisk_probe_tests.rs"]
+mod tests;

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use platter_raid::geometry::{Geometry, Layout, Level};
 
 use crate::fit::{ARRAY_SPACE, Equation};
@@ -304,11 +306,11 @@ pub fn decide(
     }
     if family == Family::Q || hint.level == Some(Level::Raid6) {
         let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
-        let checked = q_consistent(found.clone(), samples, &sizes);
-        if !checked.is_empty() {
-            found = checked;
-            found.sort_by_key(|s| std::cmp::Reverse(key(s)));
-        }
+        // Fits whose P and Q do not recompute are wrong whatever the
+        // structures say; when none recomputes, the structures cannot
+        // decide (the parity search then has its say).
+        found = q_consistent(found, samples, &sizes);
+        found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     }
     let prior = |s: &Scored| (s.fit.origins_at_zero, Some(data_offset(s)) == first_data);
     if found.is_empty() {
@@ -409,6 +411,26 @@ pub fn decide(
             cands.insert(1, rc);
         }
         Verdict::Ambiguous { reason }
+    } else if let Some((rival, f)) = swap_rival(eqs, n, member_bytes, &top, samples, member_sizes) {
+        // The structures do not pin every member: two of them trade
+        // places and the structures are explained as well.
+        let mut rc = cands[0].clone();
+        rc.order = rival.slots.iter().map(|x| x.image).collect();
+        rc.geometry = rival;
+        rc.score = f.rate();
+        rc.margin = 0.0;
+        rc.evidence.anchors_explained = Some(f.explained as u64);
+        rc.evidence.anchors_considered = Some(f.considered as u64);
+        let reason = format!(
+            "ambiguous: {} and {} (two members swapped) both explain {} of {} structures: no structure tells those members apart; supply --hint or more data",
+            describe(&cands[0]),
+            describe(&rc),
+            f.explained,
+            f.considered
+        );
+        cands.retain(|c| c.geometry != rc.geometry);
+        cands.insert(1, rc);
+        Verdict::Ambiguous { reason }
     } else {
         Verdict::Found
     };
@@ -423,6 +445,48 @@ pub fn decide(
         }
     }
     Some((verdict, cands))
+}
+
+/// The geometry of `top` with two slots' images swapped that the
+/// structures explain as well (merit at least the top's), if any.
+fn swap_rival(
+    eqs: &[Equation],
+    n: usize,
+    member_bytes: u64,
+    top: &Scored,
+    samples: &Samples,
+    member_sizes: &[u64],
+) -> Option<(Geometry, crate::fit::Fit)> {
+    let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
+    let g = &top.fit.geometry;
+    let slots = g.slots.len();
+    let want = merit(&top.fit);
+    let pairs: Vec<(usize, usize)> = (0..slots)
+        .flat_map(|i| (i + 1..slots).map(move |j| (i, j)))
+        .filter(|&(i, j)| g.slots[i].image.is_some() || g.slots[j].image.is_some())
+        .collect();
+    pairs.into_par_iter().find_map_first(|(i, j)| {
+        let mut order: Vec<Option<usize>> = g.slots.iter().map(|x| x.image).collect();
+        order.swap(i, j);
+        let mut h = g.clone().with_order(&order);
+        // Per-member data offsets travel with their images.
+        h.slots[i].data_offset = g.slots[j].data_offset;
+        h.slots[j].data_offset = g.slots[i].data_offset;
+        let f = crate::fit::explain(eqs, n, member_bytes, &h)?;
+        if merit(&f) < want || f.explained == 0 {
+            return None;
+        }
+        // A complete RAID6 rival must recompute P and Q too (swapping
+        // members changes their Q coefficients).
+        let complete = h.slots.iter().all(|x| x.image.is_some());
+        if h.level == Level::Raid6 && complete {
+            let rate = crate::stale::parity_rate(samples, &h, &sizes, Q_CHECK_SECTORS);
+            if !rate.is_some_and(|r| r >= Q_MIN_RATE) {
+                return None;
+            }
+        }
+        Some((h, f))
+    })
 }
 
 /// Most completions of one candidate that are tried.
@@ -499,8 +563,10 @@ fn q_consistent(found: Vec<Scored>, samples: &Samples, sizes: &[Option<u64>]) ->
                 .collect();
         }
         for f in variants {
+            // A degraded RAID6 cannot be checked this way: it stays.
+            let degraded = f.geometry.slots.iter().any(|x| x.image.is_none());
             let rate = crate::stale::parity_rate(samples, &f.geometry, sizes, Q_CHECK_SECTORS);
-            if rate.is_some_and(|r| r >= Q_MIN_RATE) {
+            if degraded || rate.is_some_and(|r| r >= Q_MIN_RATE) {
                 out.push(Scored {
                     fit: f,
                     shape: s.shape,

@@ -3,34 +3,30 @@
 //! score, a margin over the runner-up, and the evidence, or say plainly
 //! that the evidence cannot decide.
 //!
-//! This slice handles RAID6 (exact: the GF(2^8) syndrome is recomputed
-//! under every candidate), RAID5/RAID4 (parity detection is exact; layout,
-//! chunk and order come from content continuity across chunk boundaries),
-//! RAID1 (all members equal) and diagnoses mirrored pairs (RAID10 near),
-//! missing redundancy (RAID0/JBOD) and members without informative data.
-//!
-//! How it works:
+//! How it works (docs/inference.md has the details):
 //! 1. [`sample`] reads aligned windows at spread-out offsets from every
-//!    member (at most `max(5 %, 8 MiB)` per member by default, capped at
-//!    16 MiB) and drops windows that are zero on every member.
-//! 2. [`signals`] classifies each 512-byte sector with at least two non-zero
-//!    members: XOR of all members zero (RAID5/4), exactly one member equal
-//!    to the XOR of all (that member is RAID6's Q), all members equal.
-//! 3. The level follows from the rates. The data offset is taken as the
-//!    first informative sector, aligned down to 4 KiB (the same on every
-//!    member).
-//! 4. RAID6 ([`raid6`]): the Q member per sector must follow a layout's Q
-//!    rotation at a chunk size (4 KiB–1 MiB); orders compatible with it are
-//!    scored by recomputing P and Q with the layout's coefficients.
-//!    Candidates that assemble the same bytes are merged. Parity cannot
-//!    separate md's asymmetric from its symmetric layouts (same Q
-//!    coefficient per member), nor chunk sizes of layouts whose parity
-//!    does not rotate: [`continuity`] decides, or the verdict is
-//!    [`Verdict::Ambiguous`].
-//! 5. RAID5/4 ([`continuity`]): every member is the XOR of the others, so
-//!    the chunk size comes from where same-member continuity breaks, and
-//!    layout and order from continuity across the chunk boundaries each
-//!    candidate predicts; a lead under 4 standard errors is ambiguous.
+//!    member (a fixed budget, under 5 % of large members), then more
+//!    windows around those holding self-locating structures.
+//! 2. [`signals`] classifies each 512-byte sector with at least two
+//!    non-zero members: XOR of all zero (RAID5/4), exactly one member equal
+//!    to the XOR of all (RAID6's Q), all or pairs of members equal
+//!    (mirrors).
+//! 3. [`structures`] finds self-locating structures (GPT/MBR, NTFS boot
+//!    and MFT records, ext superblocks, inodes, directory and extent
+//!    blocks, FAT tables and directories, XFS and btrfs blocks); each is an
+//!    exact equation on chunk, order and offsets, solved by votes in
+//!    [`fit`] over every shape, chunk size and data offset ([`search`]).
+//! 4. [`parity_pos`] finds where the content puts RAID5 parity (data
+//!    repeats itself, parity does not), which seats every member; RAID6's
+//!    Q rotation and syndrome come from [`raid6`]; RAID10 far/offset copies
+//!    from shifted mirrors; [`continuity`] is the last resort.
+//! 5. The top candidates are assembled and their file systems checked;
+//!    guards turn anything the evidence does not pin (two members that
+//!    could swap, a RAID0 member that reads as parity, partly failing
+//!    parity, a file system missing where the answer puts it) into
+//!    [`Verdict::Ambiguous`] with the rivals listed. Stale members are
+//!    located by RAID6's syndrome, by per-member rebuilds for RAID5, and
+//!    by agreement for mirrors.
 //!
 //! ```
 //! use platter_core::{MemSource, Source};
@@ -52,7 +48,10 @@ mod bytes;
 pub mod continuity;
 pub mod error;
 pub mod fit;
+pub mod naturalness;
+pub mod parity_pos;
 pub mod placement;
+mod raid10;
 pub mod raid6;
 pub mod report;
 pub mod sample;
@@ -158,10 +157,22 @@ pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
     };
     let (mut verdict, mut candidates) = match mirror_with_offsets(members, &anchors)? {
         Some(found) if opts.hint.level.is_none_or(|l| l == Level::Raid1) => found,
-        _ => verdict::decide(&samples, &signals, n, &st, &opts.hint),
+        _ => match raid10::infer(members, &samples, &st, &opts.hint)? {
+            Some(found) => found,
+            None => verdict::decide(&samples, &signals, n, &st, &opts.hint),
+        },
     };
-    validate_candidates(members, &mut verdict, &mut candidates);
-    if verdict == Verdict::Found && !candidates.first().is_some_and(|c| complete(c, n)) {
+    validate_candidates(
+        members,
+        &mut verdict,
+        &mut candidates,
+        fs_expected(&anchors),
+    );
+    let mirror_stale = stale_mirror_member(&signals.summary, &candidates);
+    if verdict == Verdict::Found
+        && mirror_stale.is_none()
+        && !candidates.first().is_some_and(|c| complete(c, n))
+    {
         verdict = Verdict::Ambiguous {
             reason: format!(
                 "{} leaves members unplaced or more slots missing than its redundancy allows; supply --hint or more data",
@@ -169,7 +180,8 @@ pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
             ),
         };
     }
-    let stale = find_stale(&samples, members, &mut verdict, &mut candidates);
+    let stale = find_stale(&samples, members, &mut verdict, &mut candidates).or(mirror_stale);
+    doubt_raid0(&samples, &mut verdict, &candidates);
     if opts.hint != Hint::default() {
         let before = candidates.len();
         candidates.retain(|c| opts.hint.accepts(c));
@@ -196,13 +208,16 @@ fn find_stale(
     samples: &sample::Samples,
     members: &[&dyn Source],
     verdict: &mut Verdict,
-    candidates: &mut [Candidate],
+    candidates: &mut Vec<Candidate>,
 ) -> Option<stale::StaleMember> {
     let top = candidates.first_mut()?;
     if top.geometry.slots.iter().any(|s| s.image.is_none()) {
         return None;
     }
-    let found = stale::detect(samples, members, top)?;
+    let Some(found) = stale::detect(samples, members, top) else {
+        suspect_unlocated(samples, members, verdict, candidates);
+        return None;
+    };
     top.geometry.slots[found.slot].image = None;
     top.order[found.slot] = None;
     top.evidence.validation = validation::check(members, top);
@@ -213,6 +228,116 @@ fn find_stale(
         ));
     }
     Some(found)
+}
+
+/// The member a RAID1 answer leaves out as stale (see
+/// `verdict::stale_mirror`), with the evidence.
+fn stale_mirror_member(
+    s: &signals::SignalSummary,
+    candidates: &[Candidate],
+) -> Option<stale::StaleMember> {
+    let top = candidates.first()?;
+    if top.level != Level::Raid1 || candidates.len() != 1 {
+        return None;
+    }
+    let n = top.order.len();
+    let slot = top.order.iter().position(Option::is_none)?;
+    let other = top.order.iter().flatten().next().copied()?;
+    let (equal, either) = (s.pair_equal[slot][other], s.pair_either[slot][other]);
+    Some(stale::StaleMember {
+        member: slot,
+        slot,
+        checked_sectors: either,
+        inconsistent_sectors: either - equal,
+        evidence: format!(
+            "the other {} members are equal wherever they hold data; this one agrees with them on {:.1}% of {either} sectors",
+            n - 1,
+            100.0 * equal as f64 / either.max(1) as f64
+        ),
+    })
+}
+
+/// A RAID0 answer whose member reads as parity (its XOR with another
+/// member looks like data, itself not) may be a RAID4/5 with a member
+/// missing, which fits the same structures: not a confident answer.
+fn doubt_raid0(samples: &sample::Samples, verdict: &mut Verdict, candidates: &[Candidate]) {
+    let Some(top) = candidates.first() else {
+        return;
+    };
+    if *verdict != Verdict::Found || top.level != Level::Raid0 {
+        return;
+    }
+    let images: Vec<usize> = top.order.iter().flatten().copied().collect();
+    let Some(s) = naturalness::parity_suspect(samples, &images) else {
+        return;
+    };
+    *verdict = Verdict::Ambiguous {
+        reason: format!(
+            "{} fits the structures, but member {} reads as parity: XORed with member {} it repeats like file data in {} of {} compared blocks, itself not; a RAID4/5 with a member missing fits as well; supply --hint or the missing member",
+            report::describe(top),
+            s.parity,
+            s.other,
+            s.votes,
+            s.blocks
+        ),
+    };
+}
+
+/// Parity that fails on a share of the rows of a complete top candidate
+/// whose stale member could not be told: the answer is not confident, and
+/// the arrays without each member follow the top for the engineer (and
+/// validation) to compare.
+fn suspect_unlocated(
+    samples: &sample::Samples,
+    members: &[&dyn Source],
+    verdict: &mut Verdict,
+    candidates: &mut Vec<Candidate>,
+) {
+    let Some(top) = candidates.first() else {
+        return;
+    };
+    let Some((checked, bad)) = stale::suspect(samples, members, top) else {
+        return;
+    };
+    let top = top.clone();
+    let mut without: Vec<Candidate> = (0..top.geometry.slots.len())
+        .map(|slot| {
+            let mut c = top.clone();
+            c.geometry.slots[slot].image = None;
+            c.order[slot] = None;
+            c.margin = 0.0;
+            c.evidence.validation = validation::check(members, &c);
+            c
+        })
+        .collect();
+    without.retain(|c| !candidates.iter().any(|x| x.geometry == c.geometry));
+    // The variant whose file system checks out best first.
+    let rate = |c: &Candidate| {
+        c.evidence
+            .validation
+            .as_ref()
+            .and_then(|v| v.rate().map(|r| (r, v.passed)))
+            .unwrap_or((0.0, 0))
+    };
+    without.sort_by(|a, b| {
+        let (ra, pa) = rate(a);
+        let (rb, pb) = rate(b);
+        rb.total_cmp(&ra).then(pb.cmp(&pa))
+    });
+    let at = 1.min(candidates.len());
+    candidates.splice(at..at, without);
+    let reason = format!(
+        "{}: parity fails on {bad} of {checked} checked sectors ({:.1}%): a member looks stale (or the array was not in sync), and which one could not be told; the arrays without each member are listed",
+        report::describe(&top),
+        100.0 * bad as f64 / checked.max(1) as f64
+    );
+    match verdict {
+        Verdict::Ambiguous { reason: r } => {
+            r.push_str("; ");
+            r.push_str(&reason);
+        }
+        _ => *verdict = Verdict::Ambiguous { reason },
+    }
 }
 
 /// Self-locating structures cluster (an MFT, inode tables, AG headers):
@@ -361,10 +486,26 @@ const VALIDATED: usize = 6;
 /// the verdict: a confident answer whose array fails the checks becomes
 /// ambiguous; among ambiguous candidates, the only one whose array passes
 /// (when the others fail or hold no recognisable file system) is promoted.
+/// True when the structures show a partition table or a file system that
+/// validation finds on a right candidate (one that starts at array offset
+/// 0 or in a partition; not behind LVM or LUKS).
+fn fs_expected(anchors: &[structures::Anchor]) -> bool {
+    use structures::AnchorKind as K;
+    anchors.iter().any(|a| {
+        matches!(
+            a.kind,
+            K::Mbr | K::GptHeader | K::NtfsBoot | K::ExtSuperblock | K::FatBoot | K::XfsSuperblock
+        )
+    }) && !anchors
+        .iter()
+        .any(|a| matches!(a.kind, K::Lvm2Label | K::LuksHeader))
+}
+
 fn validate_candidates(
     members: &[&dyn Source],
     verdict: &mut Verdict,
     candidates: &mut Vec<Candidate>,
+    fs_expected: bool,
 ) {
     for c in candidates.iter_mut().take(VALIDATED) {
         c.evidence.validation = validation::check(members, c);
@@ -373,6 +514,21 @@ fn validate_candidates(
         return;
     };
     match verdict {
+        Verdict::Found
+            if fs_expected
+                && top
+                    .evidence
+                    .validation
+                    .as_ref()
+                    .is_none_or(|v| v.checks == 0) =>
+        {
+            *verdict = Verdict::Ambiguous {
+                reason: format!(
+                    "{} explains the self-locating structures, but the partition table or file system they belong to is not where its assembled array should show it; supply --hint or more data",
+                    report::describe(top)
+                ),
+            };
+        }
         Verdict::Found => {
             if let Some(v) = top
                 .evidence

@@ -133,6 +133,8 @@ pub fn offsets(first_informative: Option<u64>, member_bytes: u64) -> Vec<u64> {
     }
     if let Some(f) = first_informative {
         v.push(f / 4096 * 4096);
+        // Controllers and metadata formats put data at any sector.
+        v.push(f / 512 * 512);
     }
     v.sort_unstable();
     v.dedup();

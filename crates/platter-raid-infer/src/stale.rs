@@ -185,6 +185,22 @@ fn locate_data(p: &[u8; SECTOR], q: &[u8; SECTOR], layout: &RowLayout) -> Option
         .then(|| layout.data_slots[d])
 }
 
+/// Parity that fails under `c` (RAID4/5/6 with every slot filled) on
+/// enough sampled sectors to suspect a stale member: (checked,
+/// inconsistent) sectors, or `None` when parity holds (or cannot be
+/// checked).
+pub fn suspect(samples: &Samples, members: &[&dyn Source], c: &Candidate) -> Option<(u64, u64)> {
+    let g = &c.geometry;
+    if !matches!(g.level, Level::Raid4 | Level::Raid5 | Level::Raid6) {
+        return None;
+    }
+    let sizes: Vec<Option<u64>> = members.iter().map(|m| Some(m.len())).collect();
+    let rc = check_rows(samples, g, &sizes)?;
+    (rc.inconsistent >= MIN_INCONSISTENT
+        && (rc.inconsistent as f64) >= MIN_INCONSISTENT_RATE * rc.checked as f64)
+        .then_some((rc.checked, rc.inconsistent))
+}
+
 /// Looks for a stale member under `c` (RAID4/5/6 with every slot filled).
 pub fn detect(samples: &Samples, members: &[&dyn Source], c: &Candidate) -> Option<StaleMember> {
     let g = &c.geometry;

@@ -68,6 +68,83 @@ fn mirror_pairs(s: &SignalSummary, n: usize) -> Option<Vec<(usize, usize)>> {
     Some(pairs)
 }
 
+/// Equality rate of members `a` and `b` where either holds data.
+fn pair_rate(s: &SignalSummary, a: usize, b: usize) -> Option<f64> {
+    (s.pair_either[a][b] >= 16).then(|| s.pair_equal[a][b] as f64 / s.pair_either[a][b] as f64)
+}
+
+/// Members equal to one another wherever they hold data, except one that
+/// matches them only in part: a RAID1 whose odd member is stale (with two
+/// members, either may be). The answer leaves the stale member out.
+fn stale_mirror(
+    s: &SignalSummary,
+    n: usize,
+    st: &Structures<'_>,
+    ev: &Evidence,
+) -> Option<(Verdict, Vec<Candidate>)> {
+    let partial = |r: f64| (STALE_MIRROR_MIN..MIRROR_RATE).contains(&r);
+    let stale: Vec<usize> = if n == 2 {
+        partial(pair_rate(s, 0, 1)?).then(|| vec![0, 1])?
+    } else {
+        let odd: Vec<usize> = (0..n)
+            .filter(|&k| {
+                let rest = (0..n).filter(|&x| x != k);
+                rest.clone().all(|a| {
+                    rest.clone()
+                        .filter(|&b| b > a)
+                        .all(|b| pair_rate(s, a, b).is_some_and(|r| r >= MIRROR_RATE))
+                }) && (0..n)
+                    .filter(|&x| x != k)
+                    .all(|x| pair_rate(s, k, x).is_some_and(partial))
+            })
+            .collect();
+        (odd.len() == 1).then_some(odd)?
+    };
+    let offset = st
+        .starts
+        .first()
+        .copied()
+        .filter(|&x| s.first_informative_offset.is_none_or(|f| x <= f))
+        .or(s.first_informative_offset)
+        .unwrap_or(0);
+    let other = |k: usize| (0..n).find(|&x| x != k).unwrap_or(0);
+    let cands: Vec<Candidate> = stale
+        .iter()
+        .map(|&k| {
+            let order: Vec<Option<usize>> = (0..n).map(|i| (i != k).then_some(i)).collect();
+            let rate = pair_rate(s, k, other(k)).unwrap_or(0.0);
+            Candidate {
+                level: Level::Raid1,
+                layout: None,
+                chunk_bytes: 0,
+                order: order.clone(),
+                data_offset_bytes: offset,
+                score: rate,
+                margin: 0.0,
+                evidence: ev.clone(),
+                geometry: Geometry::new(Level::Raid1, Layout::None, 0, n)
+                    .with_order(&order)
+                    .with_data_offset(offset),
+            }
+        })
+        .collect();
+    let k = stale[0];
+    let rate = pair_rate(s, k, other(k)).unwrap_or(0.0) * 100.0;
+    if n == 2 {
+        let reason = format!(
+            "the two members are a mirror that agrees on only {rate:.1}% of the sectors holding data: one of them is stale, and two members cannot say which; compare their contents or supply the array's metadata"
+        );
+        return Some((Verdict::Ambiguous { reason }, cands));
+    }
+    let mut cands = cands;
+    cands[0].margin = cands[0].score;
+    Some((Verdict::Found, cands))
+}
+
+/// A mirror member agreeing with the others on at least this share of the
+/// sectors holding data is a stale copy (below: not a mirror).
+const STALE_MIRROR_MIN: f64 = 0.5;
+
 /// What the self-locating structures say, for [`decide`].
 pub struct Structures<'a> {
     /// The equations.
@@ -203,6 +280,9 @@ fn decide_inner(
         };
         return (Verdict::Found, vec![c]);
     }
+    if let Some(found) = stale_mirror(s, n, st, &ev) {
+        return found;
+    }
     if let Some(pairs) = mirror_pairs(s, n) {
         if let Some(found) = anchored::decide_raid10(
             samples,
@@ -226,6 +306,14 @@ fn decide_inner(
     }
     let q_rate = s.rate(s.q_located_sectors + s.q_ambiguous_sectors);
     if ev.parity_consistent_rate >= LEVEL_RATE {
+        // Where the content puts parity pins the rotation; the structures
+        // then only choose among the layouts it allows.
+        if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
+            if let Some(found) = rotation_raid5(samples, st, n, n, s.first_informative_offset, &ev)
+            {
+                return found;
+            }
+        }
         let a = anchored::decide(
             samples,
             st.eqs,
@@ -266,6 +354,14 @@ fn decide_inner(
             }
             decide_raid6(samples, signals, n, offset, ev.clone())
         });
+    }
+    // No parity visible: a RAID5 with a member missing still shows where
+    // its parity sits in the content.
+    if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
+        if let Some(found) = rotation_raid5(samples, st, n, n + 1, s.first_informative_offset, &ev)
+        {
+            return found;
+        }
     }
     if let Some(found) = anchored::decide(
         samples,
@@ -501,6 +597,121 @@ fn decide_raid6(
     };
     (verdict, cands)
 }
+
+/// RAID5 placed by where the content puts parity ([`crate::parity_pos`]):
+/// the rotation seats every member for left and right layouts (and, with
+/// `slots = n + 1`, the missing one); the self-locating structures, the
+/// first data and continuity choose among asymmetric/symmetric and offsets
+/// a whole number of rows apart.
+fn rotation_raid5(
+    samples: &Samples,
+    st: &Structures<'_>,
+    n: usize,
+    slots: usize,
+    first_informative: Option<u64>,
+    ev: &Evidence,
+) -> Option<(Verdict, Vec<Candidate>)> {
+    let member_bytes = st.member_sizes.iter().copied().min().unwrap_or(0);
+    let offsets = crate::search::offsets(first_informative, member_bytes);
+    let rotations = crate::parity_pos::find(samples, n, slots, &offsets);
+    let first_data = first_informative.map(|f| f / OFFSET_ALIGN * OFFSET_ALIGN);
+    // (candidate, structures explained, prior: file systems at array
+    // offset 0 and data starting at the first data).
+    let mut ranked: Vec<(Candidate, usize, (usize, bool))> = Vec::new();
+    for r in &rotations {
+        let score = r.consistent as f64 / r.rows.max(1) as f64;
+        for g in r.geometries() {
+            let Layout::Parity(layout) = g.layout else {
+                continue;
+            };
+            if ranked.iter().any(|(c, _, _)| c.geometry == g) {
+                continue;
+            }
+            let fit = crate::fit::explain(st.eqs, n, member_bytes, &g);
+            let explained = fit.as_ref().map_or(0, |f| f.explained);
+            let at_zero = fit.as_ref().map_or(0, |f| f.origins_at_zero);
+            let mut evidence = ev.clone();
+            evidence.anchors_explained = Some(explained as u64);
+            evidence.anchors_considered = Some(fit.map_or(st.eqs.len(), |f| f.considered) as u64);
+            evidence.checked = r.rows as u64;
+            ranked.push((
+                Candidate {
+                    level: Level::Raid5,
+                    layout: Some(layout),
+                    chunk_bytes: r.chunk_bytes,
+                    order: g.slots.iter().map(|x| x.image).collect(),
+                    data_offset_bytes: r.data_offset,
+                    score,
+                    margin: 0.0,
+                    evidence,
+                    geometry: g,
+                },
+                explained,
+                (at_zero, Some(r.data_offset) == first_data),
+            ));
+        }
+    }
+    if ranked.is_empty() {
+        return None;
+    }
+    ranked.sort_by_key(|r| std::cmp::Reverse((r.1, r.2)));
+    let scored = |c: &Candidate| -> Option<Scored> {
+        Some(Scored {
+            level: Level::Raid5,
+            layout: c.layout?,
+            chunk_bytes: c.chunk_bytes,
+            data_offset_bytes: c.data_offset_bytes,
+            order: c.order.iter().copied().collect::<Option<Vec<usize>>>()?,
+            q_placement_rate: 0.0,
+            score: c.score,
+            checked_sectors: 0,
+        })
+    };
+    let decided = match ranked.get(1) {
+        None => true,
+        Some(second) => {
+            let top = &ranked[0];
+            top.1 >= second.1 + MIN_ROTATION_GAP
+                || (top.1 >= second.1 && top.2 > second.2)
+                || (top.1 == second.1
+                    && top.2 == second.2
+                    && top.0.data_offset_bytes == second.0.data_offset_bytes
+                    && match (scored(&top.0), scored(&second.0)) {
+                        (Some(a), Some(b)) => {
+                            let mut cache =
+                                continuity::RowCache::new(samples, n, a.data_offset_bytes);
+                            lead_z(&mut cache, n, &a, &b) >= CONTINUITY_MIN_Z
+                        }
+                        _ => false,
+                    })
+        }
+    };
+    let considered = ranked[0].0.evidence.anchors_considered.unwrap_or(0).max(1) as f64;
+    let margin = ranked
+        .get(1)
+        .map_or(1.0, |s| (ranked[0].1 as f64 - s.1 as f64) / considered);
+    let explained: Vec<usize> = ranked.iter().map(|r| r.1).collect();
+    let mut cands: Vec<Candidate> = ranked.into_iter().map(|r| r.0).collect();
+    cands[0].margin = margin;
+    if decided {
+        return Some((Verdict::Found, cands));
+    }
+    let r = &rotations[0];
+    let reason = format!(
+        "the content puts parity on a rotating member ({} of {} decided {}K rows follow the rotation), which seats every member, but {} and {} explain {} and {} self-locating structures; supply --hint or more data",
+        r.consistent,
+        r.rows,
+        r.chunk_bytes >> 10,
+        describe(&cands[0]),
+        describe(&cands[1]),
+        explained[0],
+        explained[1]
+    );
+    Some((Verdict::Ambiguous { reason }, cands))
+}
+
+/// Structures a rotation candidate must explain beyond the next to win.
+const MIN_ROTATION_GAP: usize = 2;
 
 fn decide_raid5(
     samples: &Samples,

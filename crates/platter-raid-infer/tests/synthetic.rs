@@ -252,3 +252,138 @@ fn report_serialises() {
     assert_eq!(v["verdict"]["kind"], "found");
     assert_eq!(v["candidates"][0]["level"], "raid1");
 }
+
+/// `data` with every fifth 4 KiB block replaced: a copy that kept old
+/// data in part.
+fn staled(data: &[u8], seed: u64) -> Vec<u8> {
+    let other = common::content(data.len(), seed);
+    let mut out = data.to_vec();
+    for (i, (o, x)) in out.chunks_mut(4096).zip(other.chunks(4096)).enumerate() {
+        if i % 5 == 2 {
+            o.copy_from_slice(x);
+        }
+    }
+    out
+}
+
+#[test]
+fn raid1_with_a_stale_member_leaves_it_out() {
+    let data = common::content(2 << 20, 21);
+    let report = common::run(&[data.clone(), staled(&data, 22), data]);
+    assert_eq!(report.verdict, Verdict::Found, "{:?}", report.verdict);
+    let top = &report.candidates[0];
+    assert_eq!(top.level, Level::Raid1);
+    assert_eq!(top.order, vec![Some(0), None, Some(2)]);
+    let stale = report.stale.expect("stale member reported");
+    assert_eq!(stale.member, 1);
+    assert!(stale.inconsistent_sectors > 0);
+}
+
+#[test]
+fn two_way_mirror_that_disagrees_is_ambiguous_with_both_variants() {
+    let data = common::content(2 << 20, 23);
+    let report = common::run(&[data.clone(), staled(&data, 24)]);
+    assert!(
+        matches!(&report.verdict, Verdict::Ambiguous { reason } if reason.contains("stale")),
+        "{:?}",
+        report.verdict
+    );
+    let orders: Vec<_> = report.candidates.iter().map(|c| c.order.clone()).collect();
+    assert!(orders.contains(&vec![None, Some(1)]), "{orders:?}");
+    assert!(orders.contains(&vec![Some(0), None]), "{orders:?}");
+}
+
+/// Prose-like text: words of varying length, so that unrelated chunks do
+/// not line up (unlike [`common::content`]'s fixed 64-byte records, whose
+/// XOR keeps their repeating layout).
+fn prose(bytes: usize, seed: u64) -> Vec<u8> {
+    let words = [
+        "the ",
+        "array ",
+        "was ",
+        "rebuilt ",
+        "from ",
+        "its ",
+        "members ",
+        "after ",
+        "a ",
+        "controller ",
+        "failure;\n",
+        "every ",
+        "stripe ",
+        "holds ",
+        "parity, ",
+        "and ",
+    ];
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(bytes);
+    while out.len() < bytes {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(words[(x % words.len() as u64) as usize].as_bytes());
+    }
+    out.truncate(bytes);
+    out
+}
+
+/// The parity member of `row` for md RAID5 layout `layout` (0–3) with
+/// images seated by `order[slot]`.
+fn parity_image(layout: u32, order: &[Option<usize>], row: usize) -> Option<usize> {
+    let n = order.len();
+    let slot = match layout {
+        0 | 2 => n - 1 - row % n,
+        _ => row % n,
+    };
+    order[slot]
+}
+
+/// Where the content puts parity fixes the rotation: every candidate
+/// agrees with the truth on the parity member of every row and on the
+/// chunk size, and the truth is among them (continuity alone lists other
+/// chunk sizes and rotations).
+#[test]
+fn raid5_parity_rotation_from_content_pins_chunk_and_members() {
+    let n = 5;
+    for (layout, chunk, seed) in [(2u32, 65536usize, 31u64), (1, 16384, 32), (0, 131072, 33)] {
+        let data = prose(6 << 20, seed);
+        let members = common::stripe(false, layout, n, chunk, 0, &data);
+        let order = order_for(n, seed as usize);
+        let report = common::run_top(&common::shuffle(members, &order), 16);
+        let what = format!(
+            "layout {layout} chunk {chunk} truth {order:?}: {:?} {:?}",
+            report.verdict,
+            report
+                .candidates
+                .iter()
+                .map(|c| (
+                    c.layout,
+                    c.chunk_bytes,
+                    c.data_offset_bytes,
+                    c.order.clone()
+                ))
+                .collect::<Vec<_>>()
+        );
+        let truth: Vec<Option<usize>> = order.iter().map(|&i| Some(i)).collect();
+        assert!(
+            matches!(report.verdict, Verdict::Found | Verdict::Ambiguous { .. }),
+            "{what}"
+        );
+        for c in &report.candidates {
+            assert_eq!(c.chunk_bytes, chunk as u64, "{what}");
+            let md = c.layout.unwrap().md_number();
+            for row in 0..n {
+                assert_eq!(
+                    parity_image(md, &c.order, row),
+                    parity_image(layout, &truth, row),
+                    "{what}"
+                );
+            }
+        }
+        let layout_of = ParityLayout::RAID5
+            .into_iter()
+            .find(|l| l.md_number() == layout)
+            .unwrap();
+        check(&report, false, layout_of, chunk as u64, 0, &order);
+    }
+}

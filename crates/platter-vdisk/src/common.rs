@@ -152,7 +152,7 @@ pub(crate) fn detect(path: &Path) -> Result<VdiskFormat> {
         return Ok(VdiskFormat::Vmdk);
     }
     // seSparse: u64 little-endian magic 0xcafebabe at 0 (qemu `block/vmdk.c`).
-    if head.starts_with(&0xcafe_babe_u64.to_le_bytes()) {
+    if head.starts_with(&crate::vmdk::SESPARSE_MAGIC.to_le_bytes()) {
         return Ok(VdiskFormat::Vmdk);
     }
     if head.starts_with(b"conectix") {

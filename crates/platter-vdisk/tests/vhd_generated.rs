@@ -13,17 +13,7 @@ const MIB: u64 = 1 << 20;
 fn parent(dir: &std::path::Path) -> (std::path::PathBuf, [u8; 16], Vec<u8>) {
     let src = source_disk(dir, "src.raw", 12 * MIB as usize, 21);
     let img = dir.join("parent.vhd");
-    qemu_img(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "vpc",
-        "-o",
-        "subformat=dynamic,force_size=on",
-        src.to_str().unwrap(),
-        img.to_str().unwrap(),
-    ]);
+    qemu_from_raw(&src, "vpc", "subformat=dynamic,force_size=on", &img);
     let bytes = std::fs::read(&img).unwrap();
     let foot = &bytes[bytes.len() - 512..];
     let id: [u8; 16] = foot[68..84].try_into().unwrap();

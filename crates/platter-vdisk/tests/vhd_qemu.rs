@@ -15,17 +15,7 @@ fn check(subformat: &str, extra: &[&str], seed: u64) {
     let img = dir.path().join(format!("{subformat}.vhd"));
     let mut opts = vec!["subformat=".to_string() + subformat];
     opts.extend(extra.iter().map(|s| s.to_string()));
-    qemu_img(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "vpc",
-        "-o",
-        &opts.join(","),
-        src.to_str().unwrap(),
-        img.to_str().unwrap(),
-    ]);
+    qemu_from_raw(&src, "vpc", &opts.join(","), &img);
     let disk = vhd::open(&img, &VdiskOptions::default()).unwrap();
     assert_eq!(disk.info.format, VdiskFormat::Vhd);
     assert_eq!(disk.info.subformat, subformat);

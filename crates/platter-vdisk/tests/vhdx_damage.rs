@@ -14,17 +14,7 @@ const MIB: u64 = 1 << 20;
 fn image(dir: &std::path::Path) -> (std::path::PathBuf, Vec<u8>, Vec<u8>) {
     let src = source_disk(dir, "src.raw", 10 * MIB as usize, 31);
     let img = dir.join("disk.vhdx");
-    qemu_img(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "vhdx",
-        "-o",
-        "block_size=1M",
-        src.to_str().unwrap(),
-        img.to_str().unwrap(),
-    ]);
+    qemu_from_raw(&src, "vhdx", "block_size=1M", &img);
     let raw = qemu_raw(&img, "vhdx");
     (img.clone(), std::fs::read(&img).unwrap(), raw)
 }

@@ -22,17 +22,7 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let src = source_disk(dir.path(), "src.raw", 10 * MIB, 41);
     let parent = dir.path().join("parent.vhdx");
-    qemu_img(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "vhdx",
-        "-o",
-        "block_size=1M",
-        src.to_str().unwrap(),
-        parent.to_str().unwrap(),
-    ]);
+    qemu_from_raw(&src, "vhdx", "block_size=1M", &parent);
     let pbytes = std::fs::read(&parent).unwrap();
     let lay = vhdx_layout(&pbytes);
     let linkage = guid_string(&pbytes[lay.header_at + 32..lay.header_at + 48]);

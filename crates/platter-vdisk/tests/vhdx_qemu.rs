@@ -13,17 +13,7 @@ fn check(opts: &str, subformat: &str, seed: u64) {
     let size = 34 * (1 << 20) + 512 * 1024;
     let src = source_disk(dir.path(), "src.raw", size, seed);
     let img = dir.path().join("disk.vhdx");
-    qemu_img(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "vhdx",
-        "-o",
-        opts,
-        src.to_str().unwrap(),
-        img.to_str().unwrap(),
-    ]);
+    qemu_from_raw(&src, "vhdx", opts, &img);
     let disk = vhdx::open(&img, &VdiskOptions::default()).unwrap();
     assert_eq!(disk.info.format, VdiskFormat::Vhdx);
     assert_eq!(disk.info.subformat, subformat);

@@ -25,7 +25,7 @@ use platter_core::CaseInfo;
 use platter_core::size::human_size;
 
 use crate::args::{GlobalOpts, exit};
-use crate::info::print_json;
+use crate::info::{print_json, print_report};
 use crate::output::Output;
 use crate::progress::bytes_bar;
 use crate::rescue::command_line;
@@ -129,17 +129,7 @@ pub fn acquire(g: &GlobalOpts, a: &args::AcquireArgs) -> anyhow::Result<u8> {
     bar.bar.finish_and_clear();
     let report = result
         .with_context(|| format!("acquiring {} to {}", a.source.display(), a.output.display()))?;
-    let mut sink: Box<dyn Write> = if to_stdout {
-        Box::new(io::stderr().lock())
-    } else {
-        Box::new(io::stdout().lock())
-    };
-    if a.json {
-        print_json(&mut sink, &report)?;
-    } else {
-        write_report(&mut sink, &report)?;
-    }
-    sink.flush()?;
+    print_report(&report, a.json, to_stdout, write_report)?;
     if let Some(v) = report.verify.as_ref().filter(|v| !v.mismatches.is_empty()) {
         let first = &v.mismatches[0];
         eprintln!(

@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::ArrayInput;
 use super::args::AssembleArgs;
 use crate::args::{GlobalOpts, exit};
-use crate::info::print_json;
+use crate::info::print_report;
 use crate::output::{Output, check_not_output, same_file, write_small_file};
 use crate::progress::bytes_bar;
 use crate::rescue::sectors;
@@ -192,18 +192,8 @@ pub fn assemble(g: &GlobalOpts, a: &AssembleArgs) -> anyhow::Result<u8> {
             .collect();
     }
     // With `-o -` the data owns stdout; the report goes to stderr.
-    let mut sink: Box<dyn Write> = if to_stdout {
-        Box::new(io::stderr().lock())
-    } else {
-        Box::new(io::stdout().lock())
-    };
-    if a.json {
-        print_json(&mut sink, &report)?;
-    } else {
-        let sector = platter_core::Source::sector_size(&*arr.array).logical;
-        write_human(&mut sink, &report, sector)?;
-    }
-    sink.flush()?;
+    let sector = platter_core::Source::sector_size(&*arr.array).logical;
+    print_report(&report, a.json, to_stdout, |w, r| write_human(w, r, sector))?;
     Ok(if report.unreadable.is_empty() {
         exit::OK
     } else {

@@ -21,7 +21,7 @@ use platter_vdisk::{Anomaly, VdiskFormat, VdiskInfo, VdiskOptions, VirtualDisk};
 use serde::Serialize;
 
 use crate::args::{GlobalOpts, exit};
-use crate::info::print_json;
+use crate::info::print_report;
 use crate::output::Output;
 use crate::progress::bytes_bar;
 use crate::rescue::{check_new_map, command_line, output_map};
@@ -104,13 +104,7 @@ fn info(g: &GlobalOpts, a: &VdiskInfoArgs) -> anyhow::Result<u8> {
         partition_table: table,
         partition_error: table_err,
     };
-    let mut out = io::stdout().lock();
-    if a.json {
-        print_json(&mut out, &report)?;
-    } else {
-        write_info(&mut out, &report)?;
-    }
-    out.flush()?;
+    print_report(&report, a.json, false, write_info)?;
     Ok(exit::OK)
 }
 
@@ -301,17 +295,7 @@ fn extract(g: &GlobalOpts, a: &VdiskExtractArgs) -> anyhow::Result<u8> {
         bad_map: written_map,
         anomalies: &disk.info.anomalies,
     };
-    let mut sink: Box<dyn Write> = if to_stdout {
-        Box::new(io::stderr().lock())
-    } else {
-        Box::new(io::stdout().lock())
-    };
-    if a.json {
-        print_json(&mut sink, &json)?;
-    } else {
-        write_extract(&mut sink, &json)?;
-    }
-    sink.flush()?;
+    print_report(&json, a.json, to_stdout, write_extract)?;
     Ok(if report.unreadable.is_empty() {
         exit::OK
     } else {

@@ -410,7 +410,7 @@ fn sector(member_offset: u64, pos: usize) -> u64 {
 /// descriptor 1, commit 2 or revoke 5 at a 512-byte aligned position):
 /// the blocks around them are journal copies. The journal superblock
 /// (types 3, 4) is not one of them: it sits before an empty journal too.
-fn journal_blocks(buf: &[u8]) -> Vec<usize> {
+pub(crate) fn journal_blocks(buf: &[u8]) -> Vec<usize> {
     (0..buf.len() / 512)
         .map(|s| s * 512)
         .filter(|&p| be32(buf, p) == JBD2_MAGIC && matches!(be32(buf, p + 4), 1 | 2 | 5))
@@ -418,7 +418,7 @@ fn journal_blocks(buf: &[u8]) -> Vec<usize> {
 }
 
 /// True when `pos` is within [`JOURNAL_SHADOW_BYTES`] of a jbd2 header.
-fn near_journal(journal: &[usize], pos: usize) -> bool {
+pub(crate) fn near_journal(journal: &[usize], pos: usize) -> bool {
     let i = journal.partition_point(|&j| j < pos.saturating_sub(JOURNAL_SHADOW_BYTES));
     journal
         .get(i)
@@ -433,13 +433,16 @@ pub fn scan_all(buffers: &[(usize, u64, &[u8])], out: &mut Vec<Anchor>) {
     for &(m, off, buf) in buffers {
         super::scan(m, off, buf, out);
     }
+    super::fat_anchor::scan_fat(buffers, start, out);
     let fss = filesystems(buffers, &out[start..]);
     if fss.is_empty() {
         return;
     }
+    let inodes_start = out.len();
     for &(m, off, buf) in buffers {
         scan_inodes(m, off, buf, &fss, out);
     }
+    super::ext_dir::scan_dirs(buffers, &fss, inodes_start, out);
 }
 
 #[cfg(test)]

@@ -410,35 +410,3 @@ fn striped_inodes_give_one_constant_per_space() {
         assert_eq!(*constant.entry(a.fs_key).or_insert(k), k, "{a:?}");
     }
 }
-
-/// Inode scan throughput (run with `--release --ignored`).
-#[test]
-#[ignore]
-fn inode_scan_throughput() {
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), 256, &["-b", "4096"], 3000);
-    let mut data = std::fs::read(&img).unwrap();
-    data.extend(noise(3, 256 << 20));
-    let bufs: Vec<(usize, u64, &[u8])> = data
-        .chunks(WINDOW)
-        .enumerate()
-        .map(|(i, w)| (0, (i * WINDOW) as u64, w))
-        .collect();
-    let mut plain = Vec::new();
-    let t = std::time::Instant::now();
-    for &(m, o, b) in &bufs {
-        scan(m, o, b, &mut plain);
-    }
-    let scan_secs = t.elapsed().as_secs_f64();
-    let mut out = Vec::new();
-    let t = std::time::Instant::now();
-    scan_all(&bufs, &mut out);
-    let secs = t.elapsed().as_secs_f64();
-    eprintln!(
-        "{} MiB: scan {:.0} MiB/s, scan_all {:.0} MiB/s, {} inode anchors",
-        data.len() >> 20,
-        data.len() as f64 / scan_secs / MIB as f64,
-        data.len() as f64 / secs / MIB as f64,
-        inode_anchors(&out).len()
-    );
-}

@@ -154,6 +154,33 @@ pub fn parse_boot(s: &[u8]) -> Option<FatBoot> {
     })
 }
 
+/// The address space of the FAT volume described by `b` (its serial and
+/// size): [`AnchorKind::FatBoot`] and the anchors of
+/// [`fat_anchor`](super::fat_anchor) share it.
+pub(crate) fn volume_key(b: &FatBoot) -> u64 {
+    let mut id = [0u8; 12];
+    id[..4].copy_from_slice(&b.volume_id.to_le_bytes());
+    id[4..].copy_from_slice(&b.total_sectors.to_le_bytes());
+    space_key("fat", &id)
+}
+
+/// The volume label of the boot sector `s` whose parsed form is `b`, when
+/// the extended BPB has one (signature 0x29) other than `NO NAME`.
+pub(crate) fn boot_label(s: &[u8], b: &FatBoot) -> Option<[u8; 11]> {
+    let (sig, at) = if b.fat_type == FatType::Fat32 {
+        (0x42, 0x47)
+    } else {
+        (0x26, 0x2B)
+    };
+    let label: [u8; 11] = s.get(at..at + 11)?.try_into().ok()?;
+    let usable = *s.get(sig)? == 0x29
+        && &label != b"NO NAME    "
+        && label[0] > b' '
+        && label[0] != 0xE5
+        && label.iter().all(|&c| c >= b' ');
+    usable.then_some(label)
+}
+
 /// Recognises a FAT boot sector at `pos`; returns true when it is one
 /// (so the caller does not read it as an MBR).
 pub(crate) fn scan_boot(ctx: &mut Ctx<'_>, pos: usize) -> bool {
@@ -163,9 +190,7 @@ pub(crate) fn scan_boot(ctx: &mut Ctx<'_>, pos: usize) -> bool {
     let Some(b) = parse_boot(sector) else {
         return false;
     };
-    let mut id = b.volume_id.to_le_bytes().to_vec();
-    id.extend_from_slice(&b.total_sectors.to_le_bytes());
-    let key = space_key("fat", &id);
+    let key = volume_key(&b);
     // The FAT32 backup boot sector is a copy: it is the backup when the
     // same bytes sit `backup_sector` sectors before it.
     let mut fs_offset = 0;

@@ -39,8 +39,10 @@
 
 pub mod btrfs;
 pub mod ext;
+mod ext_dir;
 pub mod ext_inode;
 pub mod fat;
+mod fat_anchor;
 pub mod ntfs;
 pub mod partition;
 mod read;
@@ -95,6 +97,23 @@ pub enum AnchorKind {
     ExtInode,
     /// A FAT12/16/32 boot sector (or the FAT32 backup at its sector).
     FatBoot,
+    /// A 512-byte piece of a FAT whose chained entries ("next cluster =
+    /// this entry + 1") say which piece of the first FAT it is. Found by
+    /// [`scan_all`] only (it needs the volume's boot sector).
+    FatTable,
+    /// The same FAT piece read as part of the second FAT (exactly one of
+    /// the two readings holds).
+    FatTableCopy,
+    /// A FAT subdirectory cluster whose "." entry names its own cluster, or
+    /// the root directory found by its volume-label entry. Found by
+    /// [`scan_all`] only.
+    FatDirectory,
+    /// An ext4 directory block located through its directory's inode.
+    ExtDirectory,
+    /// An ext4 extent tree block located through its file's inode.
+    ExtExtentBlock,
+    /// A jbd2 journal superblock located through the journal inode.
+    Jbd2Superblock,
     /// An XFS superblock whose AG number comes from the AGF after it.
     XfsSuperblock,
     /// An XFS AGF or AGI header (`seqno` = AG number).
@@ -125,6 +144,12 @@ impl AnchorKind {
             AnchorKind::ExtSuperblock => "ext-superblock",
             AnchorKind::ExtInode => "ext-inode",
             AnchorKind::FatBoot => "fat-boot",
+            AnchorKind::FatTable => "fat-table",
+            AnchorKind::FatTableCopy => "fat-table-copy",
+            AnchorKind::FatDirectory => "fat-directory",
+            AnchorKind::ExtDirectory => "ext-directory",
+            AnchorKind::ExtExtentBlock => "ext-extent-block",
+            AnchorKind::Jbd2Superblock => "jbd2-superblock",
             AnchorKind::XfsSuperblock => "xfs-superblock",
             AnchorKind::XfsAgHeader => "xfs-ag-header",
             AnchorKind::XfsBtreeBlock => "xfs-btree-block",

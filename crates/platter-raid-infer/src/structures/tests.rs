@@ -652,36 +652,3 @@ proptest! {
         prop_assert!(v.passed <= v.checks);
     }
 }
-
-/// Scan throughput on file-system content (run with `--release --ignored`).
-#[test]
-#[ignore]
-fn scan_throughput() {
-    let dir = tempfile::tempdir().unwrap();
-    let img = ntfs(dir.path());
-    let mut data = std::fs::read(&img).unwrap();
-    data.extend(std::fs::read(ext4(dir.path(), &[])).unwrap());
-    // Plus 64 MiB of random bytes (no zero sectors to skip).
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    data.extend((0..64 << 20).map(|_| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x as u8
-    }));
-    let t = std::time::Instant::now();
-    let mut out = Vec::new();
-    for _ in 0..8 {
-        out.clear();
-        for (i, w) in data.chunks(16 << 20).enumerate() {
-            scan(0, (i as u64) << 24, w, &mut out);
-        }
-    }
-    let secs = t.elapsed().as_secs_f64();
-    eprintln!(
-        "scanned {} MiB in {secs:.3} s: {:.0} MiB/s, {} anchors",
-        (8 * data.len()) >> 20,
-        (8 * data.len()) as f64 / secs / MIB as f64,
-        out.len()
-    );
-}

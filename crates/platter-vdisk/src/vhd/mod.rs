@@ -67,13 +67,9 @@ pub fn open_source(base: SharedSource, path: &Path, opts: &VdiskOptions) -> Resu
     Ok(VirtualDisk { source: map, info })
 }
 
-/// Opens one link and its parents.
-pub(crate) fn open_chain(
-    base: SharedSource,
-    path: &Path,
-    opts: &VdiskOptions,
-    depth: usize,
-) -> Result<(Arc<BlockMap>, VdiskInfo)> {
+/// Refuses a link `depth` parents below the image opened when that is
+/// more than [`MAX_CHAIN_DEPTH`] (a parent loop or a hostile chain).
+pub(crate) fn check_chain_depth(path: &Path, depth: usize) -> Result<()> {
     if depth > MAX_CHAIN_DEPTH {
         return Err(Error::Limit {
             path: path.to_path_buf(),
@@ -83,6 +79,17 @@ pub(crate) fn open_chain(
             limit: MAX_CHAIN_DEPTH as u64,
         });
     }
+    Ok(())
+}
+
+/// Opens one link and its parents.
+pub(crate) fn open_chain(
+    base: SharedSource,
+    path: &Path,
+    opts: &VdiskOptions,
+    depth: usize,
+) -> Result<(Arc<BlockMap>, VdiskInfo)> {
+    check_chain_depth(path, depth)?;
     let mut found = Findings::new(path, opts.strict);
     let (footer, footer_at) = find_footer(&base, path, &mut found)?;
     let virtual_size = footer.current_size();
@@ -291,7 +298,7 @@ pub(crate) fn truncated_suspects(map: &BlockMap, file_len: u64) -> Vec<(u64, u64
 
 /// Reads `n` bytes at `offset` of `base`, or `None` when they are not all
 /// there.
-fn read_opt(base: &SharedSource, offset: u64, n: usize) -> Option<Vec<u8>> {
+pub(crate) fn read_opt(base: &SharedSource, offset: u64, n: usize) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; n];
     base.read_exact_at(&mut buf, offset).ok().map(|()| buf)
 }

@@ -38,7 +38,7 @@ pub use metadata::{Metadata, parse as parse_metadata};
 use crate::common::{ChainLink, VdiskFormat, VdiskInfo, VdiskOptions, VirtualDisk};
 use crate::error::{Error, Result};
 use crate::vhd::{
-    BitOrder, Block, BlockMap, Findings, MAX_BLOCKS, MAX_CHAIN_DEPTH, resolve_parent,
+    BitOrder, Block, BlockMap, Findings, MAX_BLOCKS, check_chain_depth, read_opt, resolve_parent,
     truncated_suspects,
 };
 use headers::{
@@ -79,11 +79,6 @@ pub fn open(path: &Path, opts: &VdiskOptions) -> Result<VirtualDisk> {
 pub fn open_source(base: SharedSource, path: &Path, opts: &VdiskOptions) -> Result<VirtualDisk> {
     let (map, info) = open_chain(base, path, opts, 0)?;
     Ok(VirtualDisk { source: map, info })
-}
-
-fn read_opt(src: &SharedSource, offset: u64, n: usize) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; n];
-    src.read_exact_at(&mut buf, offset).ok().map(|()| buf)
 }
 
 fn corrupt(path: &Path, offset: u64, what: impl Into<String>) -> Error {
@@ -158,15 +153,7 @@ fn open_chain(
     opts: &VdiskOptions,
     depth: usize,
 ) -> Result<(Arc<BlockMap>, VdiskInfo)> {
-    if depth > MAX_CHAIN_DEPTH {
-        return Err(Error::Limit {
-            path: path.to_path_buf(),
-            offset: 0,
-            what: "parent chain length",
-            value: depth as u64,
-            limit: MAX_CHAIN_DEPTH as u64,
-        });
-    }
+    check_chain_depth(path, depth)?;
     let mut found = Findings::new(path, opts.strict);
     let mut properties = Vec::new();
     let file_len = base.len();

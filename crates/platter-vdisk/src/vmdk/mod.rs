@@ -21,8 +21,8 @@ use crate::common::{Anomaly, ChainLink, VdiskFormat, VdiskInfo, VdiskOptions, Vi
 use crate::error::{Error, Result};
 pub use descriptor::{Descriptor, MAX_DESCRIPTOR_BYTES, parse as parse_descriptor};
 use grains::read_some;
-use header::{COWD_MAGIC, GD_AT_END, KDMV_MAGIC, SESPARSE_MAGIC};
-pub use header::{SparseHeader, SparseKind, parse_cowd, parse_kdmv};
+use header::{COWD_MAGIC, GD_AT_END, KDMV_MAGIC};
+pub use header::{SESPARSE_MAGIC, SparseHeader, SparseKind, parse_cowd, parse_kdmv};
 use source::{ExtentData, Parent, Part, SparseExtent, VmdkSource};
 
 /// Longest parent chain followed.

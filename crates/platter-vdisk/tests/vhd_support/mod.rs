@@ -77,6 +77,22 @@ pub fn qemu_img(args: &[&str]) {
     );
 }
 
+/// Makes `image` in `format` (qemu-img's name: `vpc`, `vhdx`) with the
+/// creation options `opts` from the raw disk `src`, with qemu-img.
+pub fn qemu_from_raw(src: &Path, format: &str, opts: &str, image: &Path) {
+    qemu_img(&[
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        format,
+        "-o",
+        opts,
+        src.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ]);
+}
+
 /// Converts `image` (of `format`) to raw with qemu-img and returns the bytes.
 pub fn qemu_raw(image: &Path, format: &str) -> Vec<u8> {
     let out = image.with_extension("qemu.raw");

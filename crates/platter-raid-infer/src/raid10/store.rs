@@ -1,0 +1,333 @@
+//! Sector hashes of everything read, and the copy relations between
+//! members they reveal.
+//!
+//! RAID10 stores every chunk more than once. Without metadata, the copies
+//! are what can be seen: the same non-trivial 512-byte sector on two
+//! members, at member offsets that differ by a fixed delta (0 or one chunk
+//! row for near copies, one chunk for offset copies, the far stride for far
+//! copies). Sectors are compared by a 64-bit hash; zero and constant
+//! sectors (and sectors of one repeated 64-bit word) hash to 0 and are never
+//! counted as a match.
+
+use std::collections::HashMap;
+
+use platter_core::Source;
+
+use crate::error::{Error, Result};
+use crate::sample::{SECTOR, Samples};
+
+/// Hash of a trivial sector (zero, constant, one repeated word).
+pub const TRIVIAL: u64 = 0;
+
+/// The hash of one 512-byte sector, [`TRIVIAL`] for trivial content.
+pub fn sector_hash(s: &[u8]) -> u64 {
+    let mut words = crate::bytes::words(s);
+    let Some(first) = words.next() else {
+        return TRIVIAL;
+    };
+    let mut h: u64 = 0x243f_6a88_85a3_08d3 ^ first.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut varied = false;
+    for w in words {
+        varied |= w != first;
+        h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(31);
+    }
+    if !varied {
+        return TRIVIAL;
+    }
+    // Final avalanche (splitmix64); never 0 for a non-trivial sector.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    h.max(1)
+}
+
+/// Sector hashes of every member: a dense array over the head (read whole
+/// by the sampler) and a map for the sectors read elsewhere.
+#[derive(Debug)]
+pub struct HashStore {
+    /// Bytes at the start of every member whose hashes are all known
+    /// (a multiple of 512).
+    pub head_bytes: u64,
+    /// Per member, the hash of every head sector.
+    head: Vec<Vec<u64>>,
+    /// Per member, hashes of sectors read outside the head, by offset.
+    extra: Vec<HashMap<u64, u64>>,
+    /// The common member length sampled.
+    pub common_bytes: u64,
+    /// Bytes read per member by [`HashStore::read_blocks`].
+    pub probe_bytes: u64,
+}
+
+impl HashStore {
+    /// Hashes the samples of `n` members.
+    pub fn new(samples: &Samples, n: usize) -> HashStore {
+        let common = samples.common_bytes;
+        // The sampler reads the first HEAD_BYTES whole, in whole windows
+        // (those dropped there are zero on every member).
+        let window = samples
+            .windows
+            .iter()
+            .filter_map(|w| w.data.first().map(|d| d.len() as u64))
+            .max()
+            .unwrap_or(0);
+        let head_bytes = match crate::sample::HEAD_BYTES.checked_div(window) {
+            Some(k) => (k * window).min(common) / SECTOR as u64 * SECTOR as u64,
+            None => 0,
+        };
+        let sectors = (head_bytes / SECTOR as u64) as usize;
+        let mut head = vec![vec![TRIVIAL; sectors]; n];
+        let mut extra = vec![HashMap::new(); n];
+        for w in &samples.windows {
+            for (m, data) in w.data.iter().enumerate().take(n) {
+                for (i, s) in data.chunks_exact(SECTOR).enumerate() {
+                    let off = w.offset + (i * SECTOR) as u64;
+                    let h = sector_hash(s);
+                    if off < head_bytes {
+                        head[m][(off / SECTOR as u64) as usize] = h;
+                    } else {
+                        extra[m].insert(off, h);
+                    }
+                }
+            }
+        }
+        HashStore {
+            head_bytes,
+            head,
+            extra,
+            common_bytes: common,
+            probe_bytes: 0,
+        }
+    }
+
+    /// Members hashed.
+    pub fn members(&self) -> usize {
+        self.head.len()
+    }
+
+    /// The hash of the sector at `offset` (512-aligned) of member `m`, or
+    /// `None` when it was not read.
+    pub fn get(&self, m: usize, offset: u64) -> Option<u64> {
+        if offset < self.head_bytes {
+            return self
+                .head
+                .get(m)?
+                .get(usize::try_from(offset / SECTOR as u64).ok()?)
+                .copied();
+        }
+        self.extra.get(m)?.get(&offset).copied()
+    }
+
+    /// The head hashes of member `m`.
+    pub fn head(&self, m: usize) -> &[u64] {
+        &self.head[m]
+    }
+
+    /// Reads `len` bytes (a multiple of 512) at each of `offsets` from every
+    /// member, unless already known or past the common length.
+    pub fn read_blocks(
+        &mut self,
+        members: &[&dyn Source],
+        offsets: &[u64],
+        len: u64,
+    ) -> Result<()> {
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+        for &off in offsets {
+            let Some(end) = off.checked_add(len) else {
+                continue;
+            };
+            if end > self.common_bytes || off % SECTOR as u64 != 0 {
+                continue;
+            }
+            let known =
+                (0..len / SECTOR as u64).all(|i| self.get(0, off + i * SECTOR as u64).is_some());
+            if known {
+                continue;
+            }
+            for (m, src) in members.iter().enumerate() {
+                src.read_exact_at(&mut buf, off)
+                    .map_err(|source| Error::Read {
+                        member: m,
+                        name: src.name().to_string(),
+                        offset: off,
+                        source,
+                    })?;
+                for (i, s) in buf.chunks_exact(SECTOR).enumerate() {
+                    self.extra[m].insert(off + (i * SECTOR) as u64, sector_hash(s));
+                }
+            }
+            self.probe_bytes += len;
+        }
+        Ok(())
+    }
+
+    /// Deltas `d > 0` such that some non-trivial sector of one member at
+    /// `x` equals a sector of another member at `x + d`, with how often,
+    /// most frequent first (at most `max`, each seen at least `min_count`
+    /// times). Sectors seen more than twice are ignored (fill patterns).
+    pub fn discovered_deltas(&self, min_count: usize, max: usize) -> Vec<(u64, usize)> {
+        let mut first: HashMap<u64, (usize, u64, u8)> = HashMap::new();
+        let mut visit = |m: usize, off: u64, h: u64| {
+            if h == TRIVIAL {
+                return;
+            }
+            first
+                .entry(h)
+                .and_modify(|e| e.2 = e.2.saturating_add(1))
+                .or_insert((m, off, 1));
+        };
+        for m in 0..self.members() {
+            for (i, &h) in self.head[m].iter().enumerate() {
+                visit(m, (i * SECTOR) as u64, h);
+            }
+            for (&off, &h) in &self.extra[m] {
+                visit(m, off, h);
+            }
+        }
+        // Second pass: pairs of the sectors seen exactly twice.
+        let mut hist: HashMap<u64, usize> = HashMap::new();
+        let mut pair = |m: usize, off: u64, h: u64| {
+            if let Some(&(m0, o0, 2)) = first.get(&h) {
+                if m0 != m && off > o0 {
+                    *hist.entry(off - o0).or_default() += 1;
+                }
+            }
+        };
+        for m in 0..self.members() {
+            for (i, &h) in self.head[m].iter().enumerate() {
+                pair(m, (i * SECTOR) as u64, h);
+            }
+            for (&off, &h) in &self.extra[m] {
+                pair(m, off, h);
+            }
+        }
+        let mut v: Vec<(u64, usize)> = hist.into_iter().filter(|&(_, c)| c >= min_count).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(max);
+        v
+    }
+}
+
+/// How member sectors reappear on other members at one delta.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// The delta in bytes.
+    pub delta: u64,
+    /// `tested[a]`: non-trivial sectors of member `a` whose shifted sector
+    /// is known on every member.
+    pub tested: Vec<u64>,
+    /// `matched[a][b]`: of those, how many equal member `b`'s sector
+    /// `delta` bytes further.
+    pub matched: Vec<Vec<u64>>,
+}
+
+impl Relation {
+    /// Counts matches at `delta` over the sector offsets `at` (or every
+    /// head sector when `at` is `None`).
+    pub fn count(store: &HashStore, delta: u64, at: Option<&[u64]>) -> Relation {
+        let n = store.members();
+        let mut tested = vec![0u64; n];
+        let mut matched = vec![vec![0u64; n]; n];
+        let head: Vec<u64>;
+        let offsets: &[u64] = match at {
+            Some(a) => a,
+            None => {
+                head = (0..store.head_bytes / SECTOR as u64)
+                    .map(|i| i * SECTOR as u64)
+                    .collect();
+                &head
+            }
+        };
+        let mut shifted = vec![TRIVIAL; n];
+        for &x in offsets {
+            let Some(y) = x.checked_add(delta) else {
+                continue;
+            };
+            if !(0..n).all(|b| match store.get(b, y) {
+                Some(h) => {
+                    shifted[b] = h;
+                    true
+                }
+                None => false,
+            }) {
+                continue;
+            }
+            for a in 0..n {
+                let Some(h) = store.get(a, x).filter(|&h| h != TRIVIAL) else {
+                    continue;
+                };
+                tested[a] += 1;
+                for b in 0..n {
+                    if b != a && shifted[b] == h {
+                        matched[a][b] += 1;
+                    }
+                }
+            }
+        }
+        Relation {
+            delta,
+            tested,
+            matched,
+        }
+    }
+
+    /// The member whose sectors `delta` further repeat member `a`'s, when
+    /// one stands out: at least `min_rate` of `a`'s tested sectors and
+    /// `MIN_MATCHES`, and four times any other member.
+    pub fn successor(&self, a: usize, min_rate: f64) -> Option<usize> {
+        let row = self.matched.get(a)?;
+        let (b, &best) = row.iter().enumerate().max_by_key(|(_, c)| **c)?;
+        let second = row
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != b)
+            .map(|(_, &c)| c)
+            .max()
+            .unwrap_or(0);
+        let tested = self.tested[a].max(1);
+        (best >= MIN_MATCHES && best as f64 >= min_rate * tested as f64 && best >= 4 * second)
+            .then_some(b)
+    }
+
+    /// The successor of every member when they form one cycle through all
+    /// members (far and offset copies sit on the next member).
+    pub fn cycle(&self, min_rate: f64) -> Option<Vec<usize>> {
+        let n = self.tested.len();
+        let succ: Vec<usize> = (0..n)
+            .map(|a| self.successor(a, min_rate))
+            .collect::<Option<_>>()?;
+        // One cycle through every member.
+        let mut seen = vec![false; n];
+        let mut x = 0;
+        for _ in 0..n {
+            if seen[x] {
+                return None;
+            }
+            seen[x] = true;
+            x = succ[x];
+        }
+        (x == 0 && seen.iter().all(|&s| s)).then_some(succ)
+    }
+}
+
+/// Fewest matching sectors that make a copy relation.
+pub const MIN_MATCHES: u64 = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trivial_sectors_hash_to_zero_and_others_do_not() {
+        assert_eq!(sector_hash(&[0u8; 512]), TRIVIAL);
+        assert_eq!(sector_hash(&[0xffu8; 512]), TRIVIAL);
+        let pattern: Vec<u8> = (0..512).map(|i| (i % 8) as u8).collect();
+        assert_eq!(sector_hash(&pattern), TRIVIAL, "one repeated word");
+        let varied: Vec<u8> = (0..512u32).map(|i| (i * 7 % 251) as u8).collect();
+        assert_ne!(sector_hash(&varied), TRIVIAL);
+        let mut other = varied.clone();
+        other[300] ^= 1;
+        assert_ne!(sector_hash(&varied), sector_hash(&other));
+    }
+}
