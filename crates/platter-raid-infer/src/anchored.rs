@@ -199,8 +199,19 @@ pub fn decide(
     }
     let thinned = thin(eqs);
     let eqs = &thinned[..];
+    let constant = |l: Layout| {
+        matches!(
+            l,
+            Layout::Parity(
+                platter_raid::geometry::ParityLayout::ParityFirst
+                    | platter_raid::geometry::ParityLayout::ParityLast
+            )
+        )
+    };
     let keep_shape = |s: &crate::fit::Shape| {
-        hint.slots.is_none_or(|n| n == s.slots)
+        hint.parity_member
+            .is_none_or(|_| constant(s.layout) && s.delayed.is_none())
+            && hint.slots.is_none_or(|n| n == s.slots)
             && hint.layout.is_none_or(|l| s.layout == Layout::Parity(l))
             && hint
                 .level
@@ -236,6 +247,17 @@ pub fn decide(
         &offsets,
         MIN_EXPLAINED,
     );
+    // Parity on a known image: the fits that put it elsewhere go.
+    if let Some(p) = hint.parity_member {
+        found.retain(|s| {
+            let g = &s.fit.geometry;
+            let slot = match g.layout {
+                Layout::Parity(platter_raid::geometry::ParityLayout::ParityFirst) => 0,
+                _ => g.slots.len() - 1,
+            };
+            g.slots[slot].image.is_none_or(|i| i == p)
+        });
+    }
     // Delayed parity only when plain rotation explains poorly.
     let best_rate = found
         .iter()

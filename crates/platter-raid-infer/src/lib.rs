@@ -86,6 +86,12 @@ pub struct Hint {
     pub slots: Option<usize>,
     /// Data offset in bytes, the same on every member.
     pub data_offset_bytes: Option<u64>,
+    /// The member image that holds parity on every row (RAID4 and the
+    /// parity-first/last layouts), as given to [`infer`]: the search then
+    /// keeps to those layouts with parity on that image. Inference sets it
+    /// itself when the content shows one member holding parity throughout
+    /// ([`parity_pos::constant_member`]).
+    pub parity_member: Option<usize>,
 }
 
 impl Hint {

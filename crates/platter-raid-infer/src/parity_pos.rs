@@ -211,6 +211,31 @@ fn rotation(
     })
 }
 
+/// Decisive blocks needed before one member is named the parity of every
+/// row.
+const MIN_CONSTANT_BLOCKS: usize = 64;
+/// Share of decisive blocks that member must take.
+const CONSTANT_SHARE: f64 = 0.9;
+
+/// The member that holds parity on every row (RAID4, parity-first/last):
+/// the one whose blocks repeat clearly least in nearly every decisive
+/// block row, whatever the chunk size.
+pub fn constant_member(samples: &Samples, n: usize) -> Option<usize> {
+    if n < 3 {
+        return None;
+    }
+    let blocks = measure(samples, n);
+    let mut votes = vec![0usize; n];
+    for b in &blocks {
+        if let Some(p) = least(&b.rates) {
+            votes[p] += 1;
+        }
+    }
+    let total: usize = votes.iter().sum();
+    let (p, &top) = votes.iter().enumerate().max_by_key(|(_, v)| **v)?;
+    (total >= MIN_CONSTANT_BLOCKS && top as f64 >= CONSTANT_SHARE * total as f64).then_some(p)
+}
+
 /// Chunk sizes the content is measured at: 4 KiB to 4 MiB, powers of two
 /// and three times powers of two.
 fn chunks() -> Vec<u64> {
@@ -375,6 +400,29 @@ mod tests {
             found.iter().any(|r| r.geometries().contains(&truth)),
             "{found:?}"
         );
+    }
+
+    /// RAID4 (parity on the last disk): the content names the parity
+    /// member; a rotating RAID5 has none.
+    #[test]
+    fn constant_parity_names_its_member() {
+        let (n, chunk) = (4, 32 << 10);
+        let data = content(3 << 20, 9);
+        let rows = data.len() / (chunk * (n - 1));
+        let mut disks = vec![vec![0u8; rows * chunk]; n];
+        for r in 0..rows {
+            for d in 0..n - 1 {
+                let src = &data[(r * (n - 1) + d) * chunk..][..chunk];
+                disks[d][r * chunk..][..chunk].copy_from_slice(src);
+                for (x, y) in disks[n - 1][r * chunk..][..chunk].iter_mut().zip(src) {
+                    *x ^= y;
+                }
+            }
+        }
+        let (images, order) = shuffled(disks, &[2, 0, 3, 1]);
+        assert_eq!(constant_member(&samples(images), n), order[n - 1]);
+        let raid5 = stripe_ls(&content(3 << 20, 9), n, chunk);
+        assert_eq!(constant_member(&samples(raid5), n), None);
     }
 
     /// Content that does not repeat (compressed, encrypted) gives no

@@ -314,6 +314,7 @@ fn decide_inner(
                 return found;
             }
         }
+        let hint = &constant_parity(samples, n, hint, false);
         let a = anchored::decide(
             samples,
             st.eqs,
@@ -371,7 +372,7 @@ fn decide_inner(
         &st.member_sizes,
         s.first_informative_offset,
         &ev,
-        hint,
+        &constant_parity(samples, n, hint, true),
     ) {
         return found;
     }
@@ -708,6 +709,37 @@ fn rotation_raid5(
         explained[1]
     );
     Some((Verdict::Ambiguous { reason }, cands))
+}
+
+/// `hint` with the member the content shows holding parity on every row,
+/// when one does and the user said nothing against it. With no parity
+/// visible (`degraded`), the member must also read as parity against the
+/// others (its XOR with one of them looks like data): a RAID0 member that
+/// happens to hold less repetitive data does not.
+fn constant_parity(samples: &Samples, n: usize, hint: &crate::Hint, degraded: bool) -> crate::Hint {
+    let open = hint.parity_member.is_none()
+        && hint
+            .level
+            .is_none_or(|l| matches!(l, Level::Raid4 | Level::Raid5))
+        && hint.layout.is_none_or(|l| {
+            matches!(
+                l,
+                platter_raid::geometry::ParityLayout::ParityFirst
+                    | platter_raid::geometry::ParityLayout::ParityLast
+            )
+        });
+    crate::Hint {
+        parity_member: if open {
+            crate::parity_pos::constant_member(samples, n).filter(|&p| {
+                !degraded
+                    || crate::naturalness::parity_suspect(samples, &(0..n).collect::<Vec<_>>())
+                        .is_some_and(|s| s.parity == p)
+            })
+        } else {
+            hint.parity_member
+        },
+        ..*hint
+    }
 }
 
 /// Structures a rotation candidate must explain beyond the next to win.
