@@ -45,6 +45,9 @@ fn similarity(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<f32> {
     if is_zero(a) || is_zero(b) {
         return None;
     }
+    if let Some(follows) = counter_follows(a_prev, a, b, b_next) {
+        return Some(if follows { 1.0 } else { 0.0 });
+    }
     let (mut stable, mut kept) = (0u32, 0u32);
     let it = words(a_prev).zip(words(a)).zip(words(b).zip(words(b_next)));
     for ((wp, wa), (wb, wn)) in it {
@@ -55,6 +58,37 @@ fn similarity(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<f32> {
         kept += (sa & cross).count_ones() + (sb & cross).count_ones();
     }
     (stable > 0).then(|| kept as f32 / stable as f32)
+}
+
+/// Bytes at the start of a sector searched for a sequence number.
+const COUNTER_SPAN: usize = 256;
+/// Largest step between consecutive sectors taken for a counter.
+const MAX_COUNTER_STEP: u64 = 1 << 24;
+
+/// The decimal number whose first digit is at `p` (after a non-digit or
+/// at the start), up to 18 digits.
+fn number_at(s: &[u8], p: usize) -> Option<u64> {
+    if !s.get(p)?.is_ascii_digit() || (p > 0 && s[p - 1].is_ascii_digit()) {
+        return None;
+    }
+    let digits = s[p..].iter().take_while(|c| c.is_ascii_digit()).take(18);
+    Some(digits.fold(0u64, |v, &c| v * 10 + u64::from(c - b'0')))
+}
+
+/// Sequence numbers (records, log lines, sector labels): a decimal number
+/// at the same place that grows by the same step from `a_prev` to `a` and
+/// from `b` to `b_next` says whether `b` follows `a` (it grows by that
+/// step again) or not. `None` when there is no such counter.
+fn counter_follows(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<bool> {
+    let span = a.len().min(COUNTER_SPAN);
+    (0..span).find_map(|p| {
+        let (xp, xa) = (number_at(a_prev, p)?, number_at(a, p)?);
+        let (xb, xn) = (number_at(b, p)?, number_at(b_next, p)?);
+        let step = xa
+            .checked_sub(xp)
+            .filter(|d| (1..=MAX_COUNTER_STEP).contains(d))?;
+        (xn.checked_sub(xb) == Some(step)).then(|| xb.checked_sub(xa) == Some(step))
+    })
 }
 
 /// Row similarity tables for one chunk size.
@@ -408,6 +442,21 @@ mod tests {
         // No drop at all.
         let b = [stat(2048, 0.9), stat(4096, 0.9)];
         assert_eq!(pick_chunk(&b, 4.0), None);
+    }
+
+    #[test]
+    fn sequence_numbers_say_which_sector_follows() {
+        let sector = |n: u64| {
+            let mut s = format!("log 7 record {n} of the journal").into_bytes();
+            s.resize(512, b'.');
+            s
+        };
+        let (p, a) = (sector(41), sector(42));
+        assert_eq!(similarity(&p, &a, &sector(43), &sector(44)), Some(1.0));
+        assert_eq!(similarity(&p, &a, &sector(91), &sector(92)), Some(0.0));
+        // A constant number ("7") is no counter; without one the byte
+        // measure decides.
+        assert_eq!(counter_follows(&a, &a, &a, &a), None);
     }
 
     #[test]

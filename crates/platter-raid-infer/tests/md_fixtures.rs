@@ -91,9 +91,9 @@ fn raid6_fixtures() {
         .collect();
     // The DDF layouts give every member its own Q coefficient, so parity
     // alone pins layout, order and chunk. md's own layouts share Q
-    // coefficients between their asymmetric and symmetric forms; the
-    // fixture content gives too little continuity to separate those.
-    assert_eq!(found, ["r6-ddf-zr", "r6-ddf-nr", "r6-ddf-nc"]);
+    // coefficients between their asymmetric and symmetric forms: the
+    // sequence numbers in the content (continuity) separate those.
+    assert_eq!(found, names);
 }
 
 #[test]
@@ -111,9 +111,18 @@ fn raid5_fixtures_are_never_confidently_wrong() {
         "r5-meta10",
         "r5-meta11",
     ];
+    let mut found = Vec::new();
     for n in names {
-        if let Verdict::Ambiguous { reason } = check(n) {
-            assert!(reason.contains("RAID5/4 parity on 100.0%"), "{n}: {reason}");
+        match check(n) {
+            Verdict::Ambiguous { reason } => {
+                assert!(reason.contains("RAID5/4 parity on 100.0%"), "{n}: {reason}")
+            }
+            _ => found.push(n),
         }
     }
+    // Continuity over the content's sequence numbers finds most of them
+    // exactly (check() proves every found one right); the rest stay
+    // honestly ambiguous.
+    eprintln!("raid5 found exactly: {found:?}");
+    assert!(found.len() >= 7, "{found:?}");
 }
