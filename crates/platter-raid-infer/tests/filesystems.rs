@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use platter_core::{MemSource, SharedSource, Source};
 use platter_raid::array::RaidArray;
-use platter_raid_infer::{Options, Report, Verdict, infer};
+use platter_raid_infer::{Report, Verdict};
 
 fn have(tool: &str) -> bool {
     Command::new("sh")
@@ -130,23 +130,6 @@ fn assembled_matches(members: &[Vec<u8>], report: &Report, content: &[u8]) -> bo
     let n = content.len().min(arr.len() as usize);
     let mut buf = vec![0u8; n];
     arr.read_exact_at(&mut buf, 0).is_ok() && buf == content[..n]
-}
-
-fn infer_members(members: &[Vec<u8>]) -> Report {
-    let srcs: Vec<MemSource> = members
-        .iter()
-        .enumerate()
-        .map(|(i, d)| MemSource::new(format!("m{i}"), d.clone()))
-        .collect();
-    let refs: Vec<&dyn Source> = srcs.iter().map(|s| s as &dyn Source).collect();
-    infer(
-        &refs,
-        &Options {
-            top: 8,
-            ..Options::default()
-        },
-    )
-    .expect("infer")
 }
 
 /// A geometry to stripe with the independent striper.
@@ -270,7 +253,7 @@ fn check_all(content: &[u8], label: &str) {
             // The assembled array is compared over the images given.
             truth_members.remove(order[slot]);
         }
-        let report = infer_members(&members);
+        let report = common::run_top(&members, 8);
         let exact = assembled_matches(&truth_members, &report, &data);
         let top = report
             .candidates

@@ -6,6 +6,7 @@
 //! back the file system. Random content and other levels must never give
 //! a confident wrong answer.
 
+mod common;
 #[allow(dead_code)]
 #[path = "accuracy/striper.rs"]
 mod striper;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use platter_core::{MemSource, SharedSource, Source};
 use platter_raid::array::RaidArray;
 use platter_raid::geometry::{Layout, Level, Raid10Layout};
-use platter_raid_infer::{Options, Report, Verdict, infer};
+use platter_raid_infer::{Report, Verdict};
 use striper::{MdLevel, MemSink, Spec, stripe};
 
 fn have(tool: &str) -> bool {
@@ -179,23 +180,6 @@ fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     v
 }
 
-fn infer_images(images: &[Vec<u8>]) -> Report {
-    let srcs: Vec<MemSource> = images
-        .iter()
-        .enumerate()
-        .map(|(i, d)| MemSource::new(format!("m{i}"), d.clone()))
-        .collect();
-    let refs: Vec<&dyn Source> = srcs.iter().map(|s| s as &dyn Source).collect();
-    infer(
-        &refs,
-        &Options {
-            top: 8,
-            ..Options::default()
-        },
-    )
-    .expect("infer")
-}
-
 /// Whether the report's first candidate assembles `content`.
 fn reads_back(images: &[Vec<u8>], report: &Report, content: &[u8]) -> bool {
     let Some(c) = report.candidates.first() else {
@@ -222,7 +206,7 @@ fn run_case(c: &Case, content: &[u8], seed: u64) -> (Vec<Vec<u8>>, Vec<usize>, R
     let slots = build(&s, c.offset, content);
     let order = shuffled(c.n, seed);
     let images: Vec<Vec<u8>> = order.iter().map(|&slot| slots[slot].clone()).collect();
-    let report = infer_images(&images);
+    let report = common::run_top(&images, 8);
     (images, order, report)
 }
 
@@ -374,7 +358,7 @@ fn other_levels_do_not_look_like_raid10() {
             linear_sizes: Vec::new(),
         };
         let images = build(&s, 0, &content);
-        let report = infer_images(&images);
+        let report = common::run_top(&images, 8);
         assert!(
             report.candidates.iter().all(|c| c.level != Level::Raid10),
             "{level:?}: {:?}",

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use super::super::test_support::{noise, run, stripe};
 use super::super::{Anchor, AnchorKind, crc32c_raw, ext, scan_all};
 
 const MIB: u64 = 1 << 20;
@@ -19,18 +20,6 @@ const NEW_KINDS: [AnchorKind; 3] = [
     AnchorKind::ExtExtentBlock,
     AnchorKind::Jbd2Superblock,
 ];
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A staged tree: nested directories, a directory of 1000 entries (several
 /// blocks), one of 250 (two blocks), small files, and a sparse file of 12
@@ -290,15 +279,6 @@ fn htree_roots_anchor_through_their_dx_tail() {
     assert_image_anchors(&anchors, 0, b);
 }
 
-/// Stripes `data` RAID0-style over `n` members in `chunk`-byte chunks.
-fn stripe(data: &[u8], n: usize, chunk: usize) -> Vec<Vec<u8>> {
-    let mut m = vec![Vec::new(); n];
-    for (i, c) in data.chunks(chunk).enumerate() {
-        m[i % n].extend_from_slice(c);
-    }
-    m
-}
-
 #[test]
 fn striped_anchors_map_back_through_the_geometry() {
     let data = &built(true).data;
@@ -341,18 +321,6 @@ fn striped_anchors_map_back_through_the_geometry() {
         let (c, within) = (a.member_offset / 2048, a.member_offset % 2048);
         assert_eq!((c * 3 + a.member as u64) * 2048 + within, a.fs_offset);
     }
-}
-
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 /// A FAT16 and an NTFS image with a few directories and files.

@@ -9,23 +9,12 @@ use std::process::Command;
 use platter_core::{ExtentKind, FileSource, Source};
 
 use super::ext_inode::{InodeFs, scan_inodes};
+use super::test_support::{noise, run, stripe};
 use super::*;
 
 const MIB: u64 = 1 << 20;
 /// Sample window size (as the lead's sampler reads).
 const WINDOW: usize = 256 << 10;
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A tree of `files` small files in a few directories, plus a fast and a
 /// slow symlink.
@@ -270,19 +259,6 @@ fn inode_anchors_need_the_superblock_of_their_own_file_system() {
     assert!(inode_anchors(&out).is_empty());
 }
 
-/// xorshift bytes.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 #[test]
 fn random_and_forged_inodes_yield_no_anchors() {
     let dir = tempfile::tempdir().unwrap();
@@ -366,15 +342,6 @@ fn sector_neighbours_out_of_sequence_are_dropped() {
     // Sectors 0 (slots 0, 1) and 2 (slots 4, 5) lose both inodes.
     let want: Vec<u64> = [2, 3].into_iter().chain(6..16).map(|i| i * 256).collect();
     assert_eq!(kept, want);
-}
-
-/// Stripes `data` RAID0-style over `n` members in `chunk`-byte chunks.
-fn stripe(data: &[u8], n: usize, chunk: usize) -> Vec<Vec<u8>> {
-    let mut m = vec![Vec::new(); n];
-    for (i, c) in data.chunks(chunk).enumerate() {
-        m[i % n].extend_from_slice(c);
-    }
-    m
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use proptest::prelude::*;
 
+use super::super::test_support::{run, stripe};
 use super::super::{Anchor, AnchorKind, scan_all};
 use super::*;
 
@@ -31,18 +32,6 @@ fn tools_missing(tools: &[&str]) -> bool {
         eprintln!("skipping: {missing:?} not installed");
     }
     !missing.is_empty()
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Deterministic pseudo-random bytes (xorshift), text when `text`.
@@ -291,15 +280,6 @@ fn check_volume(
 /// mkfs.vfat's choices for the harness sizes, plus FAT32.
 fn volumes_to_test() -> Vec<(&'static str, u64, &'static str)> {
     vec![("12", 8192, "4"), ("16", 32768, "4"), ("32", 65536, "1")]
-}
-
-/// Stripes `data` RAID0 over `n` members with `chunk`-byte chunks.
-fn stripe(data: &[u8], n: usize, chunk: usize) -> Vec<Vec<u8>> {
-    let mut members = vec![Vec::new(); n];
-    for (i, c) in data.chunks(chunk).enumerate() {
-        members[i % n].extend_from_slice(c);
-    }
-    members
 }
 
 /// Each volume scanned whole (at 0 and behind a 1 MiB partition gap),

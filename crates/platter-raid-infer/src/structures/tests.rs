@@ -9,22 +9,12 @@ use std::process::Command;
 use platter_core::{ExtentKind, FileSource, MemSource, Source};
 use proptest::prelude::*;
 
+use super::test_support::run;
 use super::*;
 
 const MIB: u64 = 1 << 20;
 /// Scan buffer used by the tests (the lead scans in windows like this).
 const WINDOW: usize = 4 << 20;
-
-fn run(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A directory of varied files to fill the file systems with.
 fn content(dir: &Path) -> PathBuf {
