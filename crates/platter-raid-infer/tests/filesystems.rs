@@ -14,22 +14,6 @@ use platter_core::{MemSource, SharedSource, Source};
 use platter_raid::array::RaidArray;
 use platter_raid_infer::{Report, Verdict};
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A directory of mixed files: text, a binary, random and zero files.
 fn content_dir(root: &Path) -> PathBuf {
     let d = root.join("content");
@@ -63,21 +47,23 @@ fn ext4_image(root: &Path, mib: u64) -> Vec<u8> {
     let f = std::fs::File::create(&img).unwrap();
     f.set_len(mib << 20).unwrap();
     let d = content_dir(root);
-    run(Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-b", "4096", "-g", "4096", "-d"])
-        .arg(&d)
-        .arg(&img));
+    common::run_cmd(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-b", "4096", "-g", "4096", "-d"])
+            .arg(&d)
+            .arg(&img),
+    );
     std::fs::read(&img).unwrap()
 }
 
 fn ntfs_image(root: &Path, mib: u64) -> Option<Vec<u8>> {
-    if !have("mkntfs") || !have("ntfscp") {
+    if !common::have("mkntfs") || !common::have("ntfscp") {
         return None;
     }
     let img = root.join("ntfs.img");
     let f = std::fs::File::create(&img).unwrap();
     f.set_len(mib << 20).unwrap();
-    run(Command::new("mkntfs").args(["-q", "-F", "-f"]).arg(&img));
+    common::run_cmd(Command::new("mkntfs").args(["-q", "-F", "-f"]).arg(&img));
     let d = content_dir(root);
     // Mount through ntfs-3g (FUSE) when possible: one process for all
     // files; else ntfscp, one file at a time.
@@ -97,17 +83,19 @@ fn ntfs_image(root: &Path, mib: u64) -> Option<Vec<u8>> {
             .arg(&mnt)
             .status()
             .is_ok_and(|s| s.success());
-        run(Command::new("umount").arg(&mnt));
+        common::run_cmd(Command::new("umount").arg(&mnt));
         assert!(ok, "copy into NTFS failed");
     } else {
         for e in std::fs::read_dir(d.join("docs/d0")).unwrap().take(300) {
             let p = e.unwrap().path();
             let name = p.file_name().unwrap().to_str().unwrap().to_string();
-            run(Command::new("ntfscp")
-                .arg("-f")
-                .arg(&img)
-                .arg(&p)
-                .arg(&name));
+            common::run_cmd(
+                Command::new("ntfscp")
+                    .arg("-f")
+                    .arg(&img)
+                    .arg(&p)
+                    .arg(&name),
+            );
         }
     }
     Some(std::fs::read(&img).unwrap())
@@ -374,7 +362,7 @@ fn anchors_of_striped_ntfs_fit_the_true_geometry() {
 
 #[test]
 fn anchors_of_striped_ext4_fit_the_true_geometry() {
-    if !have("mkfs.ext4") {
+    if !common::have("mkfs.ext4") {
         eprintln!("skipped: mkfs.ext4 missing");
         return;
     }
@@ -385,7 +373,7 @@ fn anchors_of_striped_ext4_fit_the_true_geometry() {
 
 #[test]
 fn ext4_arrays_are_found_exactly() {
-    if !have("mkfs.ext4") {
+    if !common::have("mkfs.ext4") {
         eprintln!("skipped: mkfs.ext4 missing");
         return;
     }

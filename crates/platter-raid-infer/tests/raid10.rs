@@ -21,22 +21,6 @@ use platter_raid::geometry::{Layout, Level, Raid10Layout};
 use platter_raid_infer::{Report, Verdict};
 use striper::{MdLevel, MemSink, Spec, stripe};
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// xorshift bytes.
 fn noise(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed | 1;
@@ -70,7 +54,7 @@ fn content_dir(root: &Path) -> std::path::PathBuf {
 /// A 16 MiB ext4 (4 KiB blocks, small groups: many superblock backups and
 /// checksummed inodes) holding `content_dir`.
 fn ext4_image() -> Option<Vec<u8>> {
-    if !have("mkfs.ext4") {
+    if !common::have("mkfs.ext4") {
         eprintln!("note: mkfs.ext4 missing, ext4 cases skipped");
         return None;
     }
@@ -81,16 +65,18 @@ fn ext4_image() -> Option<Vec<u8>> {
         .set_len(16 << 20)
         .unwrap();
     let d = content_dir(t.path());
-    run(Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-b", "4096", "-g", "4096", "-d"])
-        .arg(&d)
-        .arg(&img));
+    common::run_cmd(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-b", "4096", "-g", "4096", "-d"])
+            .arg(&d)
+            .arg(&img),
+    );
     Some(std::fs::read(&img).unwrap())
 }
 
 /// A 16 MiB FAT16 holding `content_dir`.
 fn vfat_image() -> Option<Vec<u8>> {
-    if !have("mkfs.vfat") || !have("mcopy") {
+    if !common::have("mkfs.vfat") || !common::have("mcopy") {
         eprintln!("note: mkfs.vfat or mcopy missing, FAT cases skipped");
         return None;
     }
@@ -100,14 +86,16 @@ fn vfat_image() -> Option<Vec<u8>> {
         .unwrap()
         .set_len(16 << 20)
         .unwrap();
-    run(Command::new("mkfs.vfat").arg(&img));
+    common::run_cmd(Command::new("mkfs.vfat").arg(&img));
     let d = content_dir(t.path());
-    run(Command::new("mcopy")
-        .args(["-s", "-i"])
-        .arg(&img)
-        .arg(d.join("docs"))
-        .arg(d.join("random.bin"))
-        .arg("::"));
+    common::run_cmd(
+        Command::new("mcopy")
+            .args(["-s", "-i"])
+            .arg(&img)
+            .arg(d.join("docs"))
+            .arg(d.join("random.bin"))
+            .arg("::"),
+    );
     Some(std::fs::read(&img).unwrap())
 }
 

@@ -294,3 +294,21 @@ pub fn signature(raid6: bool, layout: u32, order: &[usize], rows: usize) -> Vec<
         })
         .collect()
 }
+
+/// True when `tool` is on PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs `cmd` and panics with its stderr when it fails.
+pub fn run_cmd(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
