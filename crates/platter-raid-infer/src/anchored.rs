@@ -334,6 +334,9 @@ pub fn decide(
         found = q_consistent(found, samples, &sizes);
         found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     }
+    if family == Family::None && hint.level.is_none() {
+        found = by_content(found, samples, member_sizes);
+    }
     let prior = |s: &Scored| (s.fit.origins_at_zero, Some(data_offset(s)) == first_data);
     if found.is_empty() {
         return None;
@@ -467,6 +470,54 @@ pub fn decide(
         }
     }
     Some((verdict, cands))
+}
+
+/// Classes of fit (level and slot count) whose best fit is weighed by
+/// content.
+const CONTENT_CLASSES: usize = 6;
+
+/// Without visible parity, RAID0 over the members and a RAID4/5/6 with
+/// members missing can fit the same structures; the content tells them
+/// apart ([`crate::degraded`]): a missing member rebuilt from parity reads
+/// as data only when the parity is real, and parity read as data does not.
+/// The classes whose best fit the content contradicts, against a rival
+/// class it supports, are dropped.
+fn by_content(found: Vec<Scored>, samples: &Samples, member_sizes: &[u64]) -> Vec<Scored> {
+    let class = |s: &Scored| (s.shape.level, s.shape.slots);
+    let mut best: Vec<&Scored> = Vec::new();
+    for s in &found {
+        if best.len() >= CONTENT_CLASSES {
+            break;
+        }
+        if s.fit.rate() >= MIN_RATE - 0.1 && !best.iter().any(|b| class(b) == class(s)) {
+            best.push(s);
+        }
+    }
+    if best.len() < 2 {
+        return found;
+    }
+    let judged: Vec<Option<crate::degraded::Plausibility>> = best
+        .par_iter()
+        .map(|s| crate::degraded::plausibility(samples, &s.fit.geometry, member_sizes))
+        .collect();
+    let mut dropped = Vec::new();
+    for (i, a) in judged.iter().enumerate() {
+        let contradicted = judged.iter().enumerate().any(|(j, b)| {
+            i != j
+                && crate::degraded::prefer(b.as_ref(), a.as_ref())
+                    == Some(crate::degraded::Preference::First)
+        });
+        if contradicted {
+            dropped.push(class(best[i]));
+        }
+    }
+    if dropped.len() == best.len() {
+        return found;
+    }
+    found
+        .into_iter()
+        .filter(|s| !dropped.contains(&class(s)))
+        .collect()
 }
 
 /// The geometry of `top` with two slots' images swapped that the

@@ -272,6 +272,18 @@ fn fit_inner(
     if placed.is_empty() {
         return None;
     }
+    // Cells: the structures of one space in one chunk of one member. Any
+    // start of the space places one cell's structures alike (an inode
+    // table or an MFT run puts hundreds in one chunk): a run of the space
+    // is evidence of the order only when it spans two cells.
+    let mut cell_ids: HashMap<(u64, usize, u64), usize> = HashMap::new();
+    let cell: Vec<usize> = placed
+        .iter()
+        .map(|p| {
+            let next = cell_ids.len();
+            *cell_ids.entry((p.space, p.member, p.row)).or_insert(next)
+        })
+        .collect();
     // Group by (space, s0) and find the S values shared by most equations.
     let mut groups: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
     for (i, p) in placed.iter().enumerate() {
@@ -302,10 +314,16 @@ fn fit_inner(
         // A space with one structure constrains nothing (some S always
         // fits): it is left out of the count, but says whether the space
         // can start at array offset 0 (a file system at the array's start).
+        // Nor does one whose structures all sit in one chunk of one member
+        // (an inode table's records): any S places them alike, and the
+        // slot their votes would pick is arbitrary.
         let lone = idx.len() == 1
             || idx.iter().all(|&i| {
                 placed[i].fs_offset == placed[idx[0]].fs_offset
                     && placed[i].member_offset == placed[idx[0]].member_offset
+            })
+            || idx.iter().all(|&i| {
+                placed[i].member == placed[idx[0]].member && placed[i].row == placed[idx[0]].row
             });
         if lone {
             let l = lo(&placed[idx[0]]);
@@ -360,12 +378,28 @@ fn fit_inner(
                 }
                 if let Some(p) = pick.filter(|p| s_ties.contains(p)) {
                     best_s = p;
+                } else if pick.is_none() {
+                    // Among equal starts, a space starting at the array's
+                    // first byte (a file system at offset 0) comes first.
+                    let zero = |s: i128| s * i128::from(chunk) + i128::from(*s0) == 0;
+                    if let Some(&z) = s_ties.iter().find(|&&t| zero(t)) {
+                        s_ties.retain(|&t| t != z);
+                        s_ties.push(best_s);
+                        best_s = z;
+                    }
                 }
             }
             let (take, keep): (Vec<usize>, Vec<usize>) = remaining.iter().partition(|&&i| {
                 let l = lo(&placed[i]);
                 (l..l + i128::from(k)).contains(&best_s)
             });
+            // A run confined to one cell says nothing about the order.
+            let mut cells_taken: Vec<usize> = take.iter().map(|&i| cell[i]).collect();
+            cells_taken.sort_unstable();
+            cells_taken.dedup();
+            if cells_taken.len() < 2 {
+                break;
+            }
             if round == 0 && best_s * i128::from(chunk) + i128::from(*s0) == 0 {
                 origins_at_zero += 1;
             }
@@ -677,6 +711,92 @@ mod tests {
             let f2 = fit(&eqs, 5, member, shape, 128 << 10, 1 << 20).unwrap();
             assert!(f2.rate() < 0.8, "{layout:?} {}", f2.rate());
         }
+    }
+
+    /// RAID0 shape with `slots` members.
+    fn raid0(slots: usize) -> Shape {
+        Shape {
+            level: Level::Raid0,
+            layout: Layout::default_for(Level::Raid0),
+            delayed: None,
+            slots,
+        }
+    }
+
+    #[test]
+    fn a_space_held_in_one_chunk_is_no_evidence() {
+        // 60 records of an inode table in one 64K chunk of member 2, plus
+        // a few structures of the file system spread over the members.
+        let member = 8 << 20;
+        let order = [Some(3), Some(0), Some(2), Some(1)];
+        let g = Geometry::new(Level::Raid0, Layout::default_for(Level::Raid0), 64 << 10, 4)
+            .with_order(&order);
+        let xs: Vec<u64> = (0..24).map(|i| i * 96 * 1024 + 4096).collect();
+        let mut eqs = equations(&g, member, 0, &xs);
+        let table: Vec<Equation> = (0..60u64)
+            .map(|i| Equation {
+                member: 2,
+                member_offset: 128 * 1024 + i * 256,
+                space: 9,
+                fs_offset: 5 * 4096 + i * 256,
+            })
+            .collect();
+        eqs.extend(&table);
+        let f = fit(&eqs, 4, member, raid0(4), 64 << 10, 0).unwrap();
+        // The table counts neither way: only the spread structures do.
+        assert_eq!(f.considered, xs.len());
+        assert_eq!(f.explained, xs.len());
+        assert_eq!(
+            f.geometry.slots.iter().map(|s| s.image).collect::<Vec<_>>(),
+            order
+        );
+        // Alone, the table decides nothing.
+        let alone = fit(&table, 4, member, raid0(4), 64 << 10, 0).unwrap();
+        assert_eq!((alone.explained, alone.considered), (0, 0));
+    }
+
+    #[test]
+    fn fragments_confined_to_one_chunk_explain_nothing() {
+        // Two 128K pieces of one contiguous run of 1K records (an MFT),
+        // 256K apart on member 1. A RAID0 of 4 with 128K chunks puts them
+        // in rows 16 and 18, which no single start of the run fits; each
+        // piece alone would fit a start of its own (a "fragment"), but a
+        // fragment inside one chunk is no evidence.
+        let member = 8 << 20;
+        let piece = |at: u64, from: u64| {
+            (0..128u64).map(move |i| Equation {
+                member: 1,
+                member_offset: at + i * 1024,
+                space: 11,
+                fs_offset: from + i * 1024,
+            })
+        };
+        let run: Vec<Equation> = piece(2 << 20, 0)
+            .chain(piece((2 << 20) + (256 << 10), 128 << 10))
+            .collect();
+        let wrong = fit(&run, 4, member, raid0(4), 128 << 10, 0).unwrap();
+        assert_eq!((wrong.explained, wrong.considered), (0, 256));
+    }
+
+    #[test]
+    fn equal_starts_prefer_a_space_at_the_array_start() {
+        // Structures of one space in chunks 1..3 of row 0 of a RAID0 of 4
+        // (32K chunks, 4K records): a start one chunk before the array
+        // and one at its first byte explain them alike; the file system
+        // at array offset 0 is preferred.
+        let member = 4 << 20;
+        let order = [Some(1), Some(3), Some(0), Some(2)];
+        let g = Geometry::new(Level::Raid0, Layout::default_for(Level::Raid0), 32 << 10, 4)
+            .with_order(&order);
+        let xs: Vec<u64> = (8..32).map(|i| i * 4096).collect();
+        let eqs = equations(&g, member, 0, &xs);
+        let f = fit_fast(&eqs, 4, member, raid0(4), 32 << 10, 0).unwrap();
+        assert_eq!(f.origins_at_zero, 1);
+        assert_eq!(f.explained, f.considered);
+        assert_eq!(
+            f.geometry.slots.iter().map(|s| s.image).collect::<Vec<_>>(),
+            order
+        );
     }
 
     #[test]

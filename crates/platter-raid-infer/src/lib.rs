@@ -46,8 +46,10 @@
 mod anchored;
 mod bytes;
 pub mod continuity;
+pub mod degraded;
 pub mod error;
 pub mod fit;
+mod member_offsets;
 pub mod naturalness;
 pub mod parity_pos;
 pub mod placement;
@@ -140,6 +142,18 @@ impl Default for Options {
 
 /// Infers how `members` (in any order) form an array.
 pub fn infer(members: &[&dyn Source], opts: &Options) -> Result<Report> {
+    let first = infer_aligned(members, opts)?;
+    if first.verdict == Verdict::Found {
+        return Ok(first);
+    }
+    // Members whose data starts at different offsets show no parity or
+    // structure fit at any common offset: try again with each member's
+    // own data start.
+    Ok(member_offsets::retry(members, opts, &first, infer_aligned)?.unwrap_or(first))
+}
+
+/// [`infer`] with one data offset for every member.
+fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
     let n = members.len();
     if n < 2 {
         return Err(Error::TooFewMembers { count: n });

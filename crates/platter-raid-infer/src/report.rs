@@ -53,7 +53,9 @@ pub struct Candidate {
     /// `order[slot]` is the index (in the list given) of the member image
     /// filling that slot, or `None` for a missing member.
     pub order: Vec<Option<usize>>,
-    /// Where array data starts on every member, in bytes.
+    /// Where array data starts on every member, in bytes. When the
+    /// members' data starts differ (see `geometry.slots[i].data_offset`),
+    /// that of the first slot with a member.
     pub data_offset_bytes: u64,
     /// The candidate's score, 0…1 (higher is better).
     pub score: f64,
@@ -127,6 +129,37 @@ pub fn describe(c: &Candidate) -> String {
             " delayed {}/{}",
             d.rows_per_group, d.first_group_rows
         ));
+    }
+    // Members whose data starts differ show each slot's start.
+    let present: Vec<u64> = c
+        .geometry
+        .slots
+        .iter()
+        .filter(|s| s.image.is_some())
+        .map(|s| s.data_offset)
+        .collect();
+    if present.iter().any(|&o| o != c.data_offset_bytes) {
+        let per_slot: Vec<String> = c
+            .geometry
+            .slots
+            .iter()
+            .map(|s| {
+                s.image
+                    .map_or("-".to_string(), |_| s.data_offset.to_string())
+            })
+            .collect();
+        return format!(
+            "{} {} chunk {} order [{}] offsets per slot [{}]",
+            c.level.name(),
+            layout,
+            platter_core::size::human_size(c.chunk_bytes),
+            c.order
+                .iter()
+                .map(|o| o.map_or("missing".to_string(), |i| i.to_string()))
+                .collect::<Vec<_>>()
+                .join(","),
+            per_slot.join(",")
+        );
     }
     format!(
         "{} {} chunk {} order [{}] offset {}",

@@ -54,7 +54,9 @@ fn run_all(
             let case = generate(seed, i, profile, level, want);
             let dir = tempfile::tempdir().expect("temp dir");
             // PLATTER_ACCURACY_KEEP=DIR keeps each case's member images in
-            // DIR/case-N, to rerun a failure by hand.
+            // DIR/case-N, to rerun a failure by hand;
+            // PLATTER_ACCURACY_ORDER=1 prints the order the images are given
+            // to inference in (results can depend on it).
             let keep = std::env::var_os("PLATTER_ACCURACY_KEEP")
                 .map(|d| std::path::PathBuf::from(d).join(format!("case-{i}")));
             let work = match &keep {

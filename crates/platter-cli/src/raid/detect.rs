@@ -201,11 +201,29 @@ fn write_human(w: &mut dyn Write, d: &Detected, a: &DetectArgs) -> io::Result<()
                 String::new()
             }
         )?;
+        let per_slot = c
+            .geometry
+            .slots
+            .iter()
+            .any(|s| s.image.is_some() && s.data_offset != c.data_offset_bytes);
         for (slot, img) in c.order.iter().enumerate() {
             let name = img
                 .and_then(|i| d.members.get(i))
                 .map_or("missing".to_string(), |m| m.path.display().to_string());
-            writeln!(w, "   slot {slot}: {name}")?;
+            // Members whose data starts differ: each slot's start.
+            match c
+                .geometry
+                .slots
+                .get(slot)
+                .filter(|s| per_slot && s.image.is_some())
+            {
+                Some(s) => writeln!(
+                    w,
+                    "   slot {slot}: {name} (data from {})",
+                    human_size(s.data_offset)
+                )?,
+                None => writeln!(w, "   slot {slot}: {name}")?,
+            }
         }
         let e = &c.evidence;
         writeln!(

@@ -249,6 +249,11 @@ pub fn run(case: &Case, work: &Path) -> Result<CaseResult, String> {
         .iter()
         .map(|&slot| Arc::new(FileSource::open(&paths[slot]).expect("open member")) as SharedSource)
         .collect();
+    if std::env::var_os("PLATTER_ACCURACY_ORDER").is_some() {
+        for &slot in &case.images {
+            eprintln!("member {}", paths[slot].display());
+        }
+    }
     let t = Instant::now();
     // On its own thread, so that a panic is caught and a hang times out
     // (the thread is then abandoned).
