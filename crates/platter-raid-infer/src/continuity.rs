@@ -62,6 +62,9 @@ fn similarity(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<f32> {
 
 /// Bytes at the start of a sector searched for a sequence number.
 const COUNTER_SPAN: usize = 256;
+/// Bytes before a counter that must read the same in both chunks for a
+/// different number to say the chunks do not follow.
+const COUNTER_LABEL: usize = 6;
 /// Largest step between consecutive sectors taken for a counter.
 const MAX_COUNTER_STEP: u64 = 1 << 24;
 
@@ -83,11 +86,26 @@ fn counter_follows(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<b
     let span = a.len().min(COUNTER_SPAN);
     (0..span).find_map(|p| {
         let (xp, xa) = (number_at(a_prev, p)?, number_at(a, p)?);
-        let (xb, xn) = (number_at(b, p)?, number_at(b_next, p)?);
+        let xb = number_at(b, p)?;
         let step = xa
             .checked_sub(xp)
             .filter(|d| (1..=MAX_COUNTER_STEP).contains(d))?;
-        (xn.checked_sub(xb) == Some(step)).then(|| xb.checked_sub(xa) == Some(step))
+        if xb.checked_sub(xa) == Some(step) {
+            return Some(true);
+        }
+        // The counter runs on in `b` by the same step, from another
+        // value, or `b` carries another number behind the same label (a
+        // fixed record format: "sector ", "LBA="…): `b` belongs
+        // elsewhere. Otherwise the number says nothing.
+        let label = p.min(COUNTER_LABEL);
+        if label >= COUNTER_LABEL
+            && a_prev[p - label..p] == a[p - label..p]
+            && a[p - label..p] == b[p - label..p]
+        {
+            return Some(false);
+        }
+        let xn = number_at(b_next, p)?;
+        (xn.checked_sub(xb) == Some(step)).then_some(false)
     })
 }
 
@@ -95,9 +113,15 @@ fn counter_follows(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<b
 fn row_sims(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<RowSims> {
     let sec = SECTOR as u64;
     let mut out = Vec::new();
-    for w in &samples.windows {
+    for (wi, w) in samples.windows.iter().enumerate() {
         let wlen = w.data[0].len() as u64;
         let end = w.offset + wlen;
+        // A window that starts where this one ends gives the sectors after
+        // a row that ends on the edge.
+        let after = samples
+            .windows
+            .get(wi + 1)
+            .filter(|x| x.offset == end && x.sectors() >= 2);
         let first_row = w.offset.saturating_sub(off).div_ceil(chunk);
         let mut row = first_row;
         loop {
@@ -107,7 +131,7 @@ fn row_sims(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<RowSims> {
             }
             let last = ((start + chunk - sec - w.offset) / sec) as usize;
             let first = ((start - w.offset) / sec) as usize;
-            let table = |b_first: usize| -> Vec<Option<f32>> {
+            let table = |bw: &crate::sample::SampleWindow, b_first: usize| -> Vec<Option<f32>> {
                 let mut t = Vec::with_capacity(n * n);
                 for a in 0..n {
                     for b in 0..n {
@@ -117,16 +141,20 @@ fn row_sims(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<RowSims> {
                             similarity(
                                 w.sector(a, last - 1),
                                 w.sector(a, last),
-                                w.sector(b, b_first),
-                                w.sector(b, b_first + 1),
+                                bw.sector(b, b_first),
+                                bw.sector(b, b_first + 1),
                             )
                         });
                     }
                 }
                 t
             };
-            let same = table(first);
-            let next = (start + chunk + 2 * sec <= end).then(|| table(last + 1));
+            let same = table(w, first);
+            let next = if start + chunk + 2 * sec <= end {
+                Some(table(w, last + 1))
+            } else {
+                after.filter(|_| start + chunk == end).map(|x| table(x, 0))
+            };
             if same.iter().any(Option::is_some) {
                 out.push(RowSims { row, same, next });
             }
@@ -311,7 +339,7 @@ pub fn search(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<(Scored,
 }
 
 /// Boundary points a chunk size needs before its continuity counts.
-const MIN_POINTS: u64 = 32;
+const MIN_POINTS: u64 = 16;
 
 /// Same-member continuity at the odd multiples of one boundary spacing.
 #[derive(Debug, Clone, Copy)]
@@ -333,23 +361,32 @@ pub fn chunk_breaks(samples: &Samples, n: usize, off: u64) -> Vec<BreakStat> {
         .chain(CHUNKS)
         .map(|c| {
             let (mut sum, mut sq, mut count) = (0f64, 0f64, 0u64);
-            for w in &samples.windows {
+            for (wi, w) in samples.windows.iter().enumerate() {
                 let end = w.offset + w.data[0].len() as u64;
+                // A window that ends where this one starts gives the
+                // sectors before a point on the edge.
+                let before = wi
+                    .checked_sub(1)
+                    .map(|p| &samples.windows[p])
+                    .filter(|p| p.offset + p.data[0].len() as u64 == w.offset && p.sectors() >= 2);
                 let mut j = w.offset.saturating_sub(off).div_ceil(c).max(1);
                 loop {
                     let at = off + j * c;
                     if at + 2 * sec > end {
                         break;
                     }
-                    if j % 2 == 1 && at >= w.offset + 2 * sec {
+                    let edge = at == w.offset && before.is_some();
+                    if j % 2 == 1 && (at >= w.offset + 2 * sec || edge) {
                         let i = ((at - w.offset) / sec) as usize;
                         for m in 0..n {
-                            let v = similarity(
-                                w.sector(m, i - 2),
-                                w.sector(m, i - 1),
-                                w.sector(m, i),
-                                w.sector(m, i + 1),
-                            );
+                            let (p2, p1) = match before.filter(|_| edge) {
+                                Some(b) => {
+                                    let last = b.sectors();
+                                    (b.sector(m, last - 2), b.sector(m, last - 1))
+                                }
+                                None => (w.sector(m, i - 2), w.sector(m, i - 1)),
+                            };
+                            let v = similarity(p2, p1, w.sector(m, i), w.sector(m, i + 1));
                             if let Some(v) = v {
                                 let x = f64::from(v);
                                 sum += x;
@@ -457,6 +494,57 @@ mod tests {
         // A constant number ("7") is no counter; without one the byte
         // measure decides.
         assert_eq!(counter_follows(&a, &a, &a, &a), None);
+        // A sector with the same label and another number that runs on in
+        // neither direction (parity: the XOR of three labels) does not
+        // follow; a number behind another label says nothing.
+        let mut parity = sector(517);
+        let mut next = sector(13);
+        next[..3].copy_from_slice(b"gol");
+        assert_eq!(counter_follows(&p, &a, &parity, &next), Some(false));
+        parity[..14].copy_from_slice(b"other  label: ");
+        assert_eq!(counter_follows(&p, &a, &parity, &next), None);
+    }
+
+    /// Members of labelled sectors ("platter sector N"), striped as RAID0
+    /// over `n` members with `chunk`-byte chunks, read as contiguous
+    /// `window`-byte windows.
+    fn labelled_raid0(n: usize, chunk: usize, member: usize, window: usize) -> Samples {
+        let mut images = vec![vec![0u8; member]; n];
+        for (i, img) in images.iter_mut().enumerate() {
+            for at in (0..member).step_by(512) {
+                let row = at / chunk;
+                let sector = ((row * n + i) * chunk + at % chunk) / 512;
+                let mut s = format!("platter sector {sector} of the array").into_bytes();
+                s.resize(512, b' ');
+                img[at..at + 512].copy_from_slice(&s);
+            }
+        }
+        Samples {
+            windows: (0..member)
+                .step_by(window)
+                .map(|at| crate::sample::SampleWindow {
+                    offset: at as u64,
+                    data: images.iter().map(|m| m[at..at + window].to_vec()).collect(),
+                })
+                .collect(),
+            bytes_read_per_member: member as u64,
+            common_bytes: member as u64,
+        }
+    }
+
+    #[test]
+    fn chunk_boundaries_on_window_edges_count() {
+        // 128K chunks read in 256K windows from a 128K data offset: every
+        // odd multiple of the chunk past the offset lies on a window edge.
+        let samples = labelled_raid0(3, 128 << 10, 2 << 20, 256 << 10);
+        let breaks = chunk_breaks(&samples, 3, 128 << 10);
+        let at = |c: u64| breaks.iter().find(|b| b.chunk_bytes == c).unwrap().stat;
+        assert!(at(128 << 10).count >= 16, "{:?}", at(128 << 10));
+        assert!(at(128 << 10).mean < 0.1 && at(64 << 10).mean > 0.9);
+        assert_eq!(pick_chunk(&breaks, 4.0).map(|x| x.0), Some(128 << 10));
+        // Rows that end on a window edge still see the next row's start.
+        let rows = row_sims(&samples, 3, 128 << 10, 0);
+        assert!(rows.iter().filter(|r| r.next.is_some()).count() >= rows.len() - 1);
     }
 
     #[test]
