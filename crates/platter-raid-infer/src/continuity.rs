@@ -22,16 +22,17 @@ use crate::bytes::{is_zero, words, zero_bytes};
 use crate::placement::{CHUNKS, PlacementTable, permutations};
 use crate::raid6::Scored;
 use crate::sample::{SECTOR, Samples};
+use crate::text_flow::TextModel;
 
 /// The boundary similarities of one row.
 #[derive(Debug, Clone)]
-struct RowSims {
-    row: u64,
+pub(crate) struct RowSims {
+    pub(crate) row: u64,
     /// `same[a*n+b]`: end of member a's chunk vs start of member b's chunk,
     /// same row; `None` when either sector is all zero.
-    same: Vec<Option<f32>>,
+    pub(crate) same: Vec<Option<f32>>,
     /// Same, with b's chunk taken from the next row.
-    next: Option<Vec<Option<f32>>>,
+    pub(crate) next: Option<Vec<Option<f32>>>,
 }
 
 /// Continuity of the sector pair (`a`, `b`) meeting at a chunk boundary,
@@ -41,12 +42,22 @@ struct RowSims {
 /// should persist across the boundary to the chunk that really follows;
 /// noise-like positions (changing within the chunk) do not count. `None`
 /// when a sector is all zero or no position is stable.
-fn similarity(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<f32> {
+fn similarity(
+    a_prev: &[u8],
+    a: &[u8],
+    b: &[u8],
+    b_next: &[u8],
+    text: Option<&TextModel>,
+) -> Option<f32> {
     if is_zero(a) || is_zero(b) {
         return None;
     }
     if let Some(follows) = counter_follows(a_prev, a, b, b_next) {
         return Some(if follows { 1.0 } else { 0.0 });
+    }
+    // Flowing text keeps no byte in place: how it flows decides.
+    if let Some(v) = text.and_then(|m| m.junction(a, b)) {
+        return Some(v);
     }
     let (mut stable, mut kept) = (0u32, 0u32);
     let it = words(a_prev).zip(words(a)).zip(words(b).zip(words(b_next)));
@@ -110,8 +121,9 @@ fn counter_follows(a_prev: &[u8], a: &[u8], b: &[u8], b_next: &[u8]) -> Option<b
 }
 
 /// Row similarity tables for one chunk size.
-fn row_sims(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<RowSims> {
+pub(crate) fn row_sims(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<RowSims> {
     let sec = SECTOR as u64;
+    let text = TextModel::learn(samples);
     let mut out = Vec::new();
     for (wi, w) in samples.windows.iter().enumerate() {
         let wlen = w.data[0].len() as u64;
@@ -143,6 +155,7 @@ fn row_sims(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<RowSims> {
                                 w.sector(a, last),
                                 bw.sector(b, b_first),
                                 bw.sector(b, b_first + 1),
+                                text.as_ref(),
                             )
                         });
                     }
@@ -203,7 +216,7 @@ fn boundaries(
     out
 }
 
-fn stats(values: impl Iterator<Item = f64>) -> Continuity {
+pub(crate) fn stats(values: impl Iterator<Item = f64>) -> Continuity {
     let (mut sum, mut sq, mut count) = (0f64, 0f64, 0u64);
     for x in values {
         sum += x;
@@ -357,6 +370,7 @@ pub struct BreakStat {
 /// boundaries, where the next bytes on a member belong to another row.
 pub fn chunk_breaks(samples: &Samples, n: usize, off: u64) -> Vec<BreakStat> {
     let sec = SECTOR as u64;
+    let text = TextModel::learn(samples);
     std::iter::once(2048)
         .chain(CHUNKS)
         .map(|c| {
@@ -386,7 +400,13 @@ pub fn chunk_breaks(samples: &Samples, n: usize, off: u64) -> Vec<BreakStat> {
                                 }
                                 None => (w.sector(m, i - 2), w.sector(m, i - 1)),
                             };
-                            let v = similarity(p2, p1, w.sector(m, i), w.sector(m, i + 1));
+                            let v = similarity(
+                                p2,
+                                p1,
+                                w.sector(m, i),
+                                w.sector(m, i + 1),
+                                text.as_ref(),
+                            );
                             if let Some(v) = v {
                                 let x = f64::from(v);
                                 sum += x;
@@ -439,9 +459,9 @@ pub fn pick_chunk(breaks: &[BreakStat], min_z: f64) -> Option<(u64, f64)> {
         }
         let drop = z(prev, cur);
         // Every larger size must stay low (its points are boundaries too).
-        let stays = breaks[i + 1..]
-            .iter()
-            .all(|b| b.stat.count == 0 || b.stat.mean <= cur.mean + (prev.mean - cur.mean) / 2.0);
+        let stays = breaks[i + 1..].iter().all(|b| {
+            b.stat.count < MIN_POINTS || b.stat.mean <= cur.mean + (prev.mean - cur.mean) / 2.0
+        });
         if drop >= min_z && stays && best.is_none_or(|(_, z)| drop > z) {
             best = Some((breaks[i].chunk_bytes, drop));
         }
@@ -482,6 +502,21 @@ mod tests {
     }
 
     #[test]
+    fn sizes_with_too_few_points_do_not_veto_the_chunk() {
+        let mut breaks: Vec<BreakStat> = [(16384, 0.9), (32768, 0.9), (65536, 0.2), (131072, 0.25)]
+            .into_iter()
+            .map(|(c, m)| stat(c, m))
+            .collect();
+        // Three points at 1 MiB that happen to run on.
+        let mut few = stat(1 << 20, 0.9);
+        few.stat.count = 3;
+        breaks.push(few);
+        assert_eq!(pick_chunk(&breaks, 4.0).map(|x| x.0), Some(65536));
+        breaks.last_mut().unwrap().stat.count = 100;
+        assert_eq!(pick_chunk(&breaks, 4.0), None);
+    }
+
+    #[test]
     fn sequence_numbers_say_which_sector_follows() {
         let sector = |n: u64| {
             let mut s = format!("log 7 record {n} of the journal").into_bytes();
@@ -489,8 +524,14 @@ mod tests {
             s
         };
         let (p, a) = (sector(41), sector(42));
-        assert_eq!(similarity(&p, &a, &sector(43), &sector(44)), Some(1.0));
-        assert_eq!(similarity(&p, &a, &sector(91), &sector(92)), Some(0.0));
+        assert_eq!(
+            similarity(&p, &a, &sector(43), &sector(44), None),
+            Some(1.0)
+        );
+        assert_eq!(
+            similarity(&p, &a, &sector(91), &sector(92), None),
+            Some(0.0)
+        );
         // A constant number ("7") is no counter; without one the byte
         // measure decides.
         assert_eq!(counter_follows(&a, &a, &a, &a), None);
@@ -553,11 +594,11 @@ mod tests {
         let mut a = [1u8; 512];
         a[..256].fill(2); // half the positions change inside the chunk
         let b = a;
-        assert_eq!(similarity(&prev, &a, &b, &b), Some(1.0));
+        assert_eq!(similarity(&prev, &a, &b, &b, None), Some(1.0));
         let mut other = a;
         other[300..512].fill(7);
-        let s = similarity(&prev, &a, &other, &other).unwrap();
+        let s = similarity(&prev, &a, &other, &other, None).unwrap();
         assert!(s < 0.7, "{s}");
-        assert_eq!(similarity(&prev, &[0; 512], &b, &b), None);
+        assert_eq!(similarity(&prev, &[0; 512], &b, &b, None), None);
     }
 }

@@ -53,6 +53,7 @@ mod member_offsets;
 pub mod naturalness;
 pub mod parity_pos;
 pub mod placement;
+mod raid0_order;
 mod raid10;
 pub mod raid6;
 pub mod report;
@@ -61,6 +62,7 @@ pub mod search;
 pub mod signals;
 pub mod stale;
 pub mod structures;
+mod text_flow;
 mod validation;
 mod verdict;
 

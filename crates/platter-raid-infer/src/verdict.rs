@@ -376,10 +376,15 @@ fn decide_inner(
     ) {
         return found;
     }
+    if hint.level.is_none_or(|l| l == Level::Raid0) {
+        if let Some(found) = raid0_by_continuity(samples, n, offset, &ev, hint) {
+            return found;
+        }
+    }
     (
         Verdict::NoParity {
             reason: format!(
-                "no redundancy: XOR-zero on {:.1}%, single-member (Q) XOR on {:.1}%, all-equal on {:.1}% of {} informative sectors; RAID0, JBOD/linear, unrelated members or another layout (RAID0 order and chunk inference is not implemented yet)",
+                "no redundancy: XOR-zero on {:.1}%, single-member (Q) XOR on {:.1}%, all-equal on {:.1}% of {} informative sectors; RAID0, JBOD/linear, unrelated members or another layout, with no self-locating structures or continuity to place the members by",
                 ev.parity_consistent_rate * 100.0,
                 q_rate * 100.0,
                 ev.mirror_rate * 100.0,
@@ -389,6 +394,76 @@ fn decide_inner(
         Vec::new(),
     )
 }
+
+/// RAID0 from content alone: the chunk where same-member continuity
+/// drops, the order whose chunk boundaries run on best. Found only when
+/// the best order leads the runner-up by [`CONTINUITY_MIN_Z`] and its
+/// boundaries run on nearly as well as the inside of a chunk does (a
+/// degraded RAID5's parity chunks break that).
+fn raid0_by_continuity(
+    samples: &Samples,
+    n: usize,
+    offset: u64,
+    ev: &Evidence,
+    hint: &crate::Hint,
+) -> Option<(Verdict, Vec<Candidate>)> {
+    let breaks = continuity::chunk_breaks(samples, n, offset);
+    let (chunk, _) = match hint.chunk_bytes {
+        Some(c) => (c, 0.0),
+        None => continuity::pick_chunk(&breaks, CHUNK_MIN_Z)?,
+    };
+    let inside = breaks
+        .iter()
+        .filter(|b| b.chunk_bytes < chunk && b.stat.count > 0)
+        .map(|b| b.stat.mean)
+        .next_back()?;
+    let (orders, z) = crate::raid0_order::search(samples, n, chunk, offset)?;
+    let cands: Vec<Candidate> = orders
+        .iter()
+        .map(|o| {
+            let order: Vec<Option<usize>> = o.order.iter().map(|&i| Some(i)).collect();
+            let mut evidence = ev.clone();
+            evidence.checked = o.continuity.count;
+            Candidate {
+                level: Level::Raid0,
+                layout: None,
+                chunk_bytes: chunk,
+                order: order.clone(),
+                data_offset_bytes: offset,
+                score: o.continuity.mean,
+                margin: 0.0,
+                evidence,
+                geometry: Geometry::new(Level::Raid0, Layout::default_for(Level::Raid0), chunk, n)
+                    .with_order(&order)
+                    .with_data_offset(offset),
+            }
+        })
+        .collect();
+    let mut cands = cands;
+    if let [first, second, ..] = &mut cands[..] {
+        first.margin = first.score - second.score;
+    }
+    let top = &orders[0].continuity;
+    let runs_on = top.mean >= RAID0_RUN_ON * inside;
+    let verdict = if z >= CONTINUITY_MIN_Z && runs_on {
+        Verdict::Found
+    } else {
+        Verdict::Ambiguous {
+            reason: format!(
+                "no redundancy; continuity across {}K chunk boundaries puts the members in order {:?} ({z:.1} standard errors ahead of the next order, need {CONTINUITY_MIN_Z}; boundaries run on {:.0}% as well as the inside of a chunk, need {:.0}%); supply --hint or more data",
+                chunk >> 10,
+                orders[0].order,
+                100.0 * top.mean / inside.max(f64::MIN_POSITIVE),
+                100.0 * RAID0_RUN_ON
+            ),
+        }
+    };
+    Some((verdict, cands))
+}
+
+/// How well a RAID0 order's boundaries must run on, relative to the
+/// inside of a chunk.
+const RAID0_RUN_ON: f64 = 0.8;
 
 fn unsupported(reason: String) -> (Verdict, Vec<Candidate>) {
     (Verdict::Unsupported { reason }, Vec::new())
