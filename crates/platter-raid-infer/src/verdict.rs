@@ -295,10 +295,13 @@ fn decide_inner(
         ) {
             return found;
         }
+        if let Some(found) = raid10_near_by_continuity(samples, &pairs, offset, &ev, hint) {
+            return found;
+        }
         return (
             Verdict::Unsupported {
                 reason: format!(
-                    "members form mirrored pairs {pairs:?} (RAID10 near or RAID1+0); RAID10 near: without self-locating structures the order of the pairs and the chunk size cannot be told (far and offset layouts are not inferred)"
+                    "members form mirrored pairs {pairs:?} (RAID10 near or RAID1+0); RAID10 near: without self-locating structures or continuity the order of the pairs and the chunk size cannot be told"
                 ),
             },
             Vec::new(),
@@ -378,7 +381,7 @@ fn decide_inner(
     }
     if hint.level.is_none_or(|l| l == Level::Raid0) {
         if let Some(found) = raid0_by_continuity(samples, n, offset, &ev, hint) {
-            return found;
+            return zones(found, &st.member_sizes);
         }
     }
     (
@@ -458,6 +461,91 @@ fn raid0_by_continuity(
             ),
         }
     };
+    Some((verdict, cands))
+}
+
+/// A RAID0 over members of different sizes has zones past the smallest
+/// one, where md's original and alternate layouts differ; the samples
+/// cover only the first zone, so both are listed and the answer is
+/// ambiguous.
+fn zones(
+    (verdict, mut cands): (Verdict, Vec<Candidate>),
+    sizes: &[u64],
+) -> (Verdict, Vec<Candidate>) {
+    let (Some(&lo), Some(&hi)) = (sizes.iter().min(), sizes.iter().max()) else {
+        return (verdict, cands);
+    };
+    let Some(top) = cands.first().cloned() else {
+        return (verdict, cands);
+    };
+    if top.level != Level::Raid0 || hi - lo < top.chunk_bytes.max(1) {
+        return (verdict, cands);
+    }
+    let mut alt = top.clone();
+    alt.geometry.layout = Layout::Raid0(platter_raid::geometry::Raid0Layout::Alternate);
+    alt.margin = 0.0;
+    let reason = format!(
+        "{}: the members differ in size, so the array has zones past the smallest member, where md's original and alternate RAID0 layouts (Linux before 3.14, and 3.14 to 5.3) place chunks differently; supply --hint or check both",
+        describe(&top)
+    );
+    cands.insert(1, alt);
+    let _ = verdict;
+    (Verdict::Ambiguous { reason }, cands)
+}
+
+/// RAID10 near with two copies: a RAID0 over the mirrored pairs, ordered
+/// by continuity over one member of each pair.
+fn raid10_near_by_continuity(
+    samples: &Samples,
+    pairs: &[(usize, usize)],
+    offset: u64,
+    ev: &Evidence,
+    hint: &crate::Hint,
+) -> Option<(Verdict, Vec<Candidate>)> {
+    if pairs.len() < 2 || hint.level.is_some_and(|l| l != Level::Raid10) {
+        return None;
+    }
+    let firsts = Samples {
+        windows: samples
+            .windows
+            .iter()
+            .map(|w| crate::sample::SampleWindow {
+                offset: w.offset,
+                data: pairs.iter().map(|&(a, _)| w.data[a].clone()).collect(),
+            })
+            .collect(),
+        bytes_read_per_member: samples.bytes_read_per_member,
+        common_bytes: samples.common_bytes,
+    };
+    let hint0 = crate::Hint {
+        level: Some(Level::Raid0),
+        ..*hint
+    };
+    let (verdict, cands) = raid0_by_continuity(&firsts, pairs.len(), offset, ev, &hint0)?;
+    let layout = Layout::Raid10(platter_raid::geometry::Raid10Layout {
+        near: 2,
+        far: 1,
+        offset: false,
+        far_sets: false,
+    });
+    let cands = cands
+        .into_iter()
+        .map(|mut c| {
+            let order: Vec<Option<usize>> = c
+                .order
+                .iter()
+                .flatten()
+                .flat_map(|&p| [Some(pairs[p].0), Some(pairs[p].1)])
+                .collect();
+            c.geometry = Geometry::new(Level::Raid10, layout, c.chunk_bytes, order.len())
+                .with_order(&order)
+                .with_data_offset(c.data_offset_bytes);
+            c.level = Level::Raid10;
+            c.layout = None;
+            c.order = order;
+            c
+        })
+        .collect();
     Some((verdict, cands))
 }
 
