@@ -249,9 +249,18 @@ fn paired(
     a: (&PlacementTable, &[usize]),
     b: (&PlacementTable, &[usize]),
 ) -> f64 {
-    let ba = boundaries(rows, a.0, a.1, n);
-    let bb = boundaries(rows, b.0, b.1, n);
-    let diffs = ba.iter().zip(&bb).filter_map(|(x, y)| match (x, y) {
+    paired_lead(
+        &boundaries(rows, a.0, a.1, n),
+        &boundaries(rows, b.0, b.1, n),
+    )
+}
+
+/// Lead of boundary list `ba` over `bb` (the same boundaries, each as the
+/// table index of the sector pair it predicts and its similarity) in
+/// standard errors of the paired difference, over the boundaries where
+/// they predict different pairs; 0 when they never differ.
+pub(crate) fn paired_lead(ba: &[Option<(usize, f32)>], bb: &[Option<(usize, f32)>]) -> f64 {
+    let diffs = ba.iter().zip(bb).filter_map(|(x, y)| match (x, y) {
         (Some((i, u)), Some((j, v))) if i != j => Some(f64::from(*u) - f64::from(*v)),
         _ => None,
     });

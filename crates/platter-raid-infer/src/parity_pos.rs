@@ -429,18 +429,8 @@ mod tests {
     /// rotation, nor does a RAID0 of text (no member is parity).
     #[test]
     fn random_content_and_raid0_show_no_rotation() {
-        let mut x = 99u64;
-        let random: Vec<Vec<u8>> = (0..4)
-            .map(|_| {
-                (0..(1 << 20))
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        x as u8
-                    })
-                    .collect()
-            })
+        let random: Vec<Vec<u8>> = (0..4u64)
+            .map(|i| crate::structures::test_support::noise(99u64 + i, 1 << 20))
             .collect();
         assert!(find(&samples(random), 4, 4, &[0]).is_empty());
         let text: Vec<Vec<u8>> = (0..4).map(|i| content(1 << 20, 10 + i)).collect();

@@ -116,22 +116,7 @@ pub fn search(samples: &Samples, n: usize, chunk: u64, off: u64) -> Option<(Vec<
 /// Lead of order `a` over `b` in standard errors of the paired difference
 /// over the boundaries where they predict different sector pairs.
 fn paired_z(rows: &[RowSims], n: usize, a: &[usize], b: &[usize]) -> f64 {
-    let (ba, bb) = (boundaries(rows, a, n), boundaries(rows, b, n));
-    let d = stats(ba.iter().zip(&bb).filter_map(|(x, y)| match (x, y) {
-        (Some((i, u)), Some((j, v))) if i != j => Some(f64::from(*u) - f64::from(*v)),
-        _ => None,
-    }));
-    if d.count < 2 {
-        return 0.0;
-    }
-    let se = (d.var / d.count as f64).sqrt();
-    if se > 0.0 {
-        d.mean / se
-    } else if d.mean > 0.0 {
-        f64::INFINITY
-    } else {
-        0.0
-    }
+    crate::continuity::paired_lead(&boundaries(rows, a, n), &boundaries(rows, b, n))
 }
 
 #[cfg(test)]
@@ -179,18 +164,8 @@ mod tests {
     #[test]
     fn no_continuity_no_order() {
         // Random bytes: nothing persists, no order stands out.
-        let mut x = 0x2545F4914F6CDD1Du64;
-        let images: Vec<Vec<u8>> = (0..3)
-            .map(|_| {
-                (0..(1 << 20))
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        x as u8
-                    })
-                    .collect()
-            })
+        let images: Vec<Vec<u8>> = (0..3u64)
+            .map(|i| crate::structures::test_support::noise(0x2545F4914F6CDD1Du64 + i, 1 << 20))
             .collect();
         let samples = Samples {
             windows: vec![SampleWindow {

@@ -285,6 +285,6 @@ pub(crate) fn crc32c_raw(seed: u32, data: &[u8]) -> u32 {
 #[cfg(test)]
 mod ext_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
