@@ -42,7 +42,7 @@ pub(crate) struct RowSims {
 /// should persist across the boundary to the chunk that really follows;
 /// noise-like positions (changing within the chunk) do not count. `None`
 /// when a sector is all zero or no position is stable.
-fn similarity(
+pub(crate) fn similarity(
     a_prev: &[u8],
     a: &[u8],
     b: &[u8],

@@ -44,6 +44,7 @@
 #![forbid(unsafe_code)]
 
 mod anchored;
+mod assembled;
 mod bytes;
 pub mod continuity;
 pub mod degraded;

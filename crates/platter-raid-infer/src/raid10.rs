@@ -93,6 +93,8 @@ struct Scored {
     agreement: Agreement,
     explained: Explained,
     note: String,
+    /// Mean continuity across its chunk boundaries, when scored.
+    continuity: Option<f64>,
 }
 
 /// Decides RAID10 layouts whose copies sit at shifted member offsets, or
@@ -230,6 +232,7 @@ pub(crate) fn infer(
     let first_data = first.map(|f| f / 4096 * 4096);
     let key = |s: &Scored| {
         (
+            spans_members(&s.geometry, common),
             s.explained.merit(),
             s.explained.origins_at_zero,
             Some(offset_of(&s.geometry)) == first_data,
@@ -240,11 +243,14 @@ pub(crate) fn infer(
     };
     ranked.sort_by_key(|s| std::cmp::Reverse(key(s)));
     ranked.dedup_by(|a, b| a.geometry == b.geometry);
-    let cands: Vec<Candidate> = ranked
-        .iter()
-        .take(MAX_CANDIDATES)
-        .map(|s| candidate(s, st))
-        .collect();
+    let cands_of = |ranked: &[Scored]| -> Vec<Candidate> {
+        ranked
+            .iter()
+            .take(MAX_CANDIDATES)
+            .map(|s| candidate(s, st))
+            .collect()
+    };
+    let mut cands = cands_of(&ranked);
     let prior = |s: &Scored| {
         (
             s.explained.origins_at_zero,
@@ -252,7 +258,15 @@ pub(crate) fn infer(
         )
     };
     let mut verdict = decide(&ranked, &cands, prior);
-    let mut cands = cands;
+    if matches!(verdict, Verdict::Ambiguous { .. })
+        && by_continuity(members, samples, st, common, first_data, &mut ranked)
+    {
+        cands = cands_of(&ranked);
+        verdict = Verdict::Found;
+    }
+    for (c, s) in cands.iter_mut().zip(&ranked) {
+        c.evidence.continuity_score = s.continuity;
+    }
     if let (Some(a), b) = (ranked.first(), ranked.get(1)) {
         cands[0].margin = a.explained.rate() - b.map_or(0.0, |b| b.explained.rate());
     }
@@ -267,6 +281,92 @@ pub(crate) fn infer(
             .collect();
     }
     Ok(Some((verdict, cands)))
+}
+
+/// Lead in standard errors that lets continuity decide between
+/// geometries the copies and structures accept alike.
+const CONTINUITY_MIN_Z: f64 = 4.0;
+/// Geometries scored for continuity.
+const MAX_CONTINUITY: usize = 32;
+
+/// Geometries the copies and structures cannot separate (the rotations of
+/// a far or offset cycle, the chunk sizes dividing a far stride) read the
+/// array in different orders: reorders them by the continuity of what
+/// they assemble ([`crate::assembled`]). True, with the winner first,
+/// when it leads every other that reads differently by
+/// [`CONTINUITY_MIN_Z`] standard errors; the order is left alone
+/// otherwise.
+fn by_continuity(
+    members: &[&dyn Source],
+    samples: &Samples,
+    st: &Structures<'_>,
+    common: u64,
+    first_data: Option<u64>,
+    ranked: &mut [Scored],
+) -> bool {
+    let Some(top) = ranked.first() else {
+        return false;
+    };
+    let head = |s: &Scored| {
+        (
+            spans_members(&s.geometry, common),
+            s.explained.merit(),
+            s.explained.origins_at_zero,
+        )
+    };
+    let (top_head, rate) = (head(top), top.agreement.rate());
+    let tied = ranked
+        .iter()
+        .take(MAX_CONTINUITY)
+        .take_while(|s| head(s) == top_head && s.agreement.rate() + 0.01 >= rate)
+        .count();
+    if tied < 2 {
+        return false;
+    }
+    let geoms: Vec<Geometry> = ranked[..tied].iter().map(|s| s.geometry.clone()).collect();
+    let text = crate::text_flow::TextModel::learn(samples);
+    let scored = crate::assembled::rank(members, &st.member_sizes, &geoms, text.as_ref());
+    let Some(best) = scored.first() else {
+        return false;
+    };
+    if best.continuity.count < 8 {
+        return false;
+    }
+    // A rival that differs only in a data offset away from the first data
+    // (reading the same array shifted, with zeros in front) is not one.
+    let best_g = &geoms[best.index];
+    let shifted = |g: &Geometry| {
+        let mut x = g.clone();
+        for (s, b) in x.slots.iter_mut().zip(&best_g.slots) {
+            s.data_offset = b.data_offset;
+        }
+        x == *best_g && Some(offset_of(best_g)) == first_data && Some(offset_of(g)) != first_data
+    };
+    let rivals: Vec<&crate::assembled::Scored> = scored[1..]
+        .iter()
+        .filter(|o| !shifted(&geoms[o.index]))
+        .collect();
+    let leads: Vec<f64> = rivals
+        .iter()
+        .filter_map(|o| crate::assembled::lead(best, o))
+        .collect();
+    // A rival that reads the same sectors everywhere measured is not
+    // separated here (the copies ranked it); with only shifted rivals the
+    // offset at the first data decides.
+    let z = leads.into_iter().reduce(f64::min);
+    if !(rivals.is_empty() || z.is_some_and(|z| z >= CONTINUITY_MIN_Z)) {
+        return false;
+    }
+    let mut reordered: Vec<Scored> = scored
+        .iter()
+        .map(|s| {
+            let mut x = ranked[s.index].clone();
+            x.continuity = Some(s.continuity.mean);
+            x
+        })
+        .collect();
+    ranked[..tied].swap_with_slice(&mut reordered);
+    true
 }
 
 /// Copies that disagree (more than [`STALE_DISAGREEMENT`]) mean a member
@@ -356,6 +456,15 @@ fn decide<P: Ord>(ranked: &[Scored], cands: &[Candidate], prior: impl Fn(&Scored
         ),
     };
     Verdict::Ambiguous { reason }
+}
+
+/// Whether `g` uses most of members `common` bytes long: md sets the far
+/// stride from the member size, so a far geometry whose copies fill only
+/// the start of the members (a short stride that happens to match the
+/// copies near the head, as an offset layout's does) is unlikely.
+fn spans_members(g: &Geometry, common: u64) -> bool {
+    let used = g.slots.first().and_then(|s| s.size);
+    used.is_none_or(|u| 2 * u >= common.saturating_sub(offset_of(g)))
 }
 
 fn offset_of(g: &Geometry) -> u64 {
@@ -484,6 +593,7 @@ fn check_offsets(
                 agreement: a,
                 explained: Explained::default(),
                 note: note(off),
+                continuity: None,
             });
         }
     }
@@ -591,6 +701,7 @@ fn expand(
                 geometry: r.geometry,
                 agreement: p.agreement,
                 note: p.note.clone(),
+                continuity: None,
             });
         }
     }

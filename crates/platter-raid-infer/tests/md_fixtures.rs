@@ -152,9 +152,10 @@ fn array_sha256(
     )
 }
 
-/// RAID0, RAID1 and RAID10 near with no structures: continuity over the
-/// content's sector labels orders the members; the assembled array must
-/// hash like the kernel's. RAID0 over members of different sizes (zones)
+/// RAID0, RAID1 and RAID10 (near, far, offset) with no structures:
+/// continuity over the content's sector labels orders the members (and,
+/// for far and offset, picks the rotation and chunk the copies leave
+/// open); the assembled array must hash like the kernel's. RAID0 over members of different sizes (zones)
 /// stays ambiguous between md's original and alternate layouts, with the
 /// truth listed.
 #[test]
@@ -163,6 +164,9 @@ fn stripe_and_mirror_fixtures() {
     for (name, want_found) in [
         ("r1", true),
         ("r10-n2", true),
+        ("r10-f2", true),
+        ("r10-o2", true),
+        ("r10-n2-3", true),
         ("r0-zones", false),
         ("r0-zones-alt", false),
     ] {
