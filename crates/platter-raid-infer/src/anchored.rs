@@ -279,7 +279,9 @@ pub fn decide(
         ));
     }
     if family == Family::None && hint.level.is_none_or(|l| l == Level::Linear) {
-        if let Some(f) = crate::fit::fit_linear(eqs, member_sizes) {
+        // The same data offset on every member, each usual one tried.
+        let per_member: Vec<Vec<u64>> = offsets.iter().map(|&o| vec![o; n]).collect();
+        if let Some(f) = crate::fit::fit_linear(eqs, member_sizes, &per_member) {
             if f.explained >= MIN_EXPLAINED {
                 found.push(Scored {
                     shape: crate::fit::Shape {

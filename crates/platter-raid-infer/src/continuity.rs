@@ -234,7 +234,12 @@ pub(crate) fn stats(values: impl Iterator<Item = f64>) -> Continuity {
     }
 }
 
-fn continuity(rows: &[RowSims], t: &PlacementTable, order: &[usize], n: usize) -> Continuity {
+pub(crate) fn continuity(
+    rows: &[RowSims],
+    t: &PlacementTable,
+    order: &[usize],
+    n: usize,
+) -> Continuity {
     stats(
         boundaries(rows, t, order, n)
             .into_iter()

@@ -504,10 +504,12 @@ fn fit_inner(
     })
 }
 
-/// Groups equations that stand for one structure: copies of it at the same
-/// member offset on several members (a RAID5 row with one non-zero chunk
-/// puts a copy in parity), and alternative readings of one structure (an
-/// NTFS boot sector read as primary and as backup). Each group counts once
+/// Groups equations that stand for one structure: copies of it, wherever
+/// they sit (a RAID5 row with one non-zero chunk puts a copy in parity at
+/// the same member offset; NTFS keeps the first MFT records again in
+/// `$MFTMirr`, mid-volume, with the same record numbers), and alternative
+/// readings of one structure (an NTFS boot sector read as primary and as
+/// backup). Each group counts once
 /// and is explained when any of its equations is. Returns the group of
 /// each equation and the number of groups.
 fn structure_groups(keys: &[(usize, u64, u64, u64)]) -> (Vec<usize>, usize) {
@@ -520,11 +522,11 @@ fn structure_groups(keys: &[(usize, u64, u64, u64)]) -> (Vec<usize>, usize) {
         }
         x
     }
-    let mut copies: HashMap<(u64, u64, u64), usize> = HashMap::new();
+    let mut copies: HashMap<(u64, u64), usize> = HashMap::new();
     let mut alternatives: HashMap<(usize, u64, u64), usize> = HashMap::new();
     for (i, &(member, off, space, fs)) in keys.iter().enumerate() {
         for j in [
-            *copies.entry((space, fs, off)).or_insert(i),
+            *copies.entry((space, fs)).or_insert(i),
             *alternatives.entry((member, off, space)).or_insert(i),
         ] {
             let (a, b) = (find(&mut parent, i), find(&mut parent, j));
@@ -568,16 +570,33 @@ fn assign(votes: &[Vec<usize>], slots: usize) -> (Vec<Option<usize>>, usize) {
 
 /// Largest member count whose linear orders are all tried.
 const LINEAR_MAX_MEMBERS: usize = 8;
+/// Tied (offsets, order) winners kept to find the undecided members.
+const LINEAR_MAX_WINNERS: usize = 64;
+
+/// One equation of a linear fit, reduced to what the order changes: on
+/// member `member`, its space starts at `v` bytes before the member's data
+/// start (`member_offset − data_offset − fs_offset`); `groups` structures
+/// share it.
+struct LinearEntry {
+    member: usize,
+    space: u64,
+    v: i128,
+    groups: usize,
+}
 
 /// Fits a linear (JBOD) concatenation: member `m` holds one contiguous run
-/// starting at array offset `start(m)`, so for every equation on it
-/// `start(m) + member_offset − fs_offset` is its space's start, the same
-/// for all equations of that space whatever member they sit on. Every
-/// order of up to [`LINEAR_MAX_MEMBERS`] members is tried; the order
-/// explaining most equations wins, and members whose place no equation
-/// pins (several orders tie) are reported undecided. `sizes[m]` is member
-/// `m`'s length in bytes; the data offset is 0.
-pub fn fit_linear(eqs: &[Equation], sizes: &[u64]) -> Option<Fit> {
+/// from its data offset `off[m]` to its end, starting at array offset
+/// `start(m)` (the data bytes of the members before it), so for every
+/// equation on it `start(m) + member_offset − off[m] − fs_offset` is its
+/// space's start, the same for all equations of that space whatever member
+/// they sit on. Every order of up to [`LINEAR_MAX_MEMBERS`] members is
+/// tried with every per-member data offset vector in `offsets` (each as
+/// long as `sizes`); the (offsets, order) explaining most equations wins
+/// (each unexplained one costs three, as in [`fit`]), then the one with
+/// most spaces starting at array offset 0. Members whose place or offset
+/// differs between tied winners are reported undecided. `sizes[m]` is
+/// member `m`'s length in bytes.
+pub fn fit_linear(eqs: &[Equation], sizes: &[u64], offsets: &[Vec<u64>]) -> Option<Fit> {
     let images = sizes.len();
     if !(2..=LINEAR_MAX_MEMBERS).contains(&images) {
         return None;
@@ -590,68 +609,108 @@ pub fn fit_linear(eqs: &[Equation], sizes: &[u64]) -> Option<Fit> {
         .iter()
         .map(|e| (e.member, e.member_offset, e.space, e.fs_offset))
         .collect();
-    let (group, groups) = structure_groups(&keys);
-    let score = |order: &[usize]| -> (usize, usize) {
-        let mut start = vec![0i128; images];
-        let mut at = 0i128;
-        for &m in order {
-            start[m] = at;
-            at += i128::from(sizes[m]);
+    let (group, _) = structure_groups(&keys);
+    let all = crate::placement::permutations(images, &vec![None; images]);
+    // (merit, origins) and the winners at it.
+    let mut best: Option<((i64, usize), usize, usize)> = None;
+    let mut winners: Vec<(&Vec<u64>, &Vec<usize>)> = Vec::new();
+    for off in offsets {
+        if off.len() != images || off.iter().zip(sizes).any(|(o, s)| o >= s) {
+            continue;
         }
-        // Per space: the most common start, and whether one lies at 0.
-        let mut per: HashMap<(u64, i128), usize> = HashMap::new();
-        for e in &eqs {
-            let x = start[e.member] + i128::from(e.member_offset) - i128::from(e.fs_offset);
-            *per.entry((e.space, x)).or_default() += 1;
+        // Equations inside the data area, merged by (member, space, v).
+        let mut merged: HashMap<(usize, u64, i128), Vec<usize>> = HashMap::new();
+        for (i, e) in eqs.iter().enumerate() {
+            let Some(rel) = e.member_offset.checked_sub(off[e.member]) else {
+                continue;
+            };
+            let v = i128::from(rel) - i128::from(e.fs_offset);
+            merged
+                .entry((e.member, e.space, v))
+                .or_default()
+                .push(group[i]);
         }
-        let mut best: HashMap<u64, (usize, i128)> = HashMap::new();
-        for ((space, x), c) in per {
-            let b = best.entry(space).or_insert((0, 0));
-            if c > b.0 || (c == b.0 && x < b.1) {
-                *b = (c, x);
+        let mut considered_groups: Vec<usize> = merged.values().flatten().copied().collect();
+        considered_groups.sort_unstable();
+        considered_groups.dedup();
+        let considered = considered_groups.len();
+        if considered == 0 {
+            continue;
+        }
+        let entries: Vec<LinearEntry> = merged
+            .into_iter()
+            .map(|((member, space, v), mut g)| {
+                g.sort_unstable();
+                g.dedup();
+                LinearEntry {
+                    member,
+                    space,
+                    v,
+                    groups: g.len(),
+                }
+            })
+            .collect();
+        for order in &all {
+            let mut start = vec![0i128; images];
+            let mut at = 0i128;
+            for &m in order {
+                start[m] = at;
+                at += i128::from(sizes[m] - off[m]);
+            }
+            let mut per: HashMap<(u64, i128), usize> = HashMap::new();
+            for e in &entries {
+                *per.entry((e.space, start[e.member] + e.v)).or_default() += e.groups;
+            }
+            // Per space: the most common start (array offsets must be 0).
+            let mut top: HashMap<u64, (usize, i128)> = HashMap::new();
+            for ((space, x), c) in per {
+                if space == ARRAY_SPACE && x != 0 {
+                    continue;
+                }
+                let b = top.entry(space).or_insert((0, 0));
+                if c > b.0 || (c == b.0 && x < b.1) {
+                    *b = (c, x);
+                }
+            }
+            let explained = top.values().map(|t| t.0).sum::<usize>().min(considered);
+            let origins = top.values().filter(|(_, x)| *x == 0).count();
+            let merit = explained as i64 - 3 * (considered - explained) as i64;
+            let key = (merit, origins);
+            match best {
+                Some((b, _, _)) if key < b => {}
+                Some((b, _, _)) if key == b => {
+                    if winners.len() < LINEAR_MAX_WINNERS {
+                        winners.push((off, order));
+                    }
+                }
+                _ => {
+                    best = Some((key, explained, considered));
+                    winners = vec![(off, order)];
+                }
             }
         }
-        let mut ok = vec![false; groups];
-        for (i, e) in eqs.iter().enumerate() {
-            let x = start[e.member] + i128::from(e.member_offset) - i128::from(e.fs_offset);
-            let good = best
-                .get(&e.space)
-                .is_some_and(|&(_, b)| b == x && (e.space != ARRAY_SPACE || x == 0));
-            ok[group[i]] |= good;
-        }
-        let explained = ok.iter().filter(|&&v| v).count();
-        let origins = best.values().filter(|(_, x)| *x == 0).count();
-        (explained, origins)
-    };
-    let all = crate::placement::permutations(images, &vec![None; images]);
-    let scored: Vec<(usize, usize, &Vec<usize>)> = all
-        .iter()
-        .map(|o| {
-            let (e, z) = score(o);
-            (e, z, o)
-        })
-        .collect();
-    let best = scored.iter().map(|&(e, z, _)| (e, z)).max()?;
-    let winners: Vec<&Vec<usize>> = scored
-        .iter()
-        .filter(|&&(e, z, _)| (e, z) == best)
-        .map(|&(_, _, o)| o)
-        .collect();
-    let order = winners[0].clone();
-    // Members whose slot differs between tied orders are undecided.
+    }
+    let ((_, origins), explained, considered) = best?;
+    let (off, order) = *winners.first()?;
+    // Members whose slot or offset differs between tied winners.
     let undecided: Vec<usize> = (0..images)
         .filter(|&m| {
             let pos = |o: &Vec<usize>| o.iter().position(|&x| x == m);
-            winners.iter().any(|w| pos(w) != pos(&order))
+            winners
+                .iter()
+                .any(|(wo, w)| pos(w) != pos(order) || wo[m] != off[m])
         })
         .collect();
-    let order: Vec<Option<usize>> = order.into_iter().map(Some).collect();
-    let g = Geometry::new(Level::Linear, Layout::None, 512, images).with_order(&order);
+    let slots: Vec<Option<usize>> = order.iter().copied().map(Some).collect();
+    let mut g = Geometry::new(Level::Linear, Layout::None, 512, images).with_order(&slots);
+    for (slot, &m) in g.slots.iter_mut().zip(order) {
+        slot.data_offset = off[m];
+    }
     Some(Fit {
         geometry: g,
-        explained: best.0,
-        considered: groups,
-        origins_at_zero: best.1,
+        explained,
+        considered,
+        origins_at_zero: origins,
         undecided_members: undecided,
         s_ties: Vec::new(),
     })
@@ -721,6 +780,30 @@ mod tests {
             delayed: None,
             slots,
         }
+    }
+
+    #[test]
+    fn a_structure_claimed_twice_counts_once() {
+        // MFT-like records spread over a RAID0, and copies of the first
+        // four (NTFS's $MFTMirr) further on, claiming the same positions:
+        // the copies neither count against the right fit nor give a
+        // wrong chunk the lead.
+        let member = 8 << 20;
+        let order = [Some(1), Some(3), Some(0), Some(2)];
+        let g = Geometry::new(Level::Raid0, Layout::default_for(Level::Raid0), 16 << 10, 4)
+            .with_order(&order);
+        let xs: Vec<u64> = (0..40).map(|i| i * 9 * 1024).collect();
+        let mut eqs = equations(&g, member, 0, &xs);
+        let mirror: Vec<Equation> = equations(&g, member, 2 << 20, &xs[..4])
+            .into_iter()
+            .collect();
+        eqs.extend(&mirror);
+        let f = fit(&eqs, 4, member, raid0(4), 16 << 10, 0).unwrap();
+        assert_eq!((f.explained, f.considered), (xs.len(), xs.len()));
+        assert_eq!(
+            f.geometry.slots.iter().map(|s| s.image).collect::<Vec<_>>(),
+            order
+        );
     }
 
     #[test]
@@ -832,5 +915,76 @@ mod tests {
         let f = fit(&eqs, 5, member, shape, 16 << 10, 0).unwrap();
         let got: Vec<_> = f.geometry.slots.iter().map(|s| s.image).collect();
         assert_eq!(got, [Some(0), Some(1), None, Some(2), Some(3), Some(4)]);
+    }
+
+    /// Equations of one space starting at array offset 0 on a linear
+    /// array of `sizes` (in `order`, data from `off[m]`), one every
+    /// `step` bytes.
+    fn linear_equations(sizes: &[u64], off: &[u64], order: &[usize], step: u64) -> Vec<Equation> {
+        let mut eqs = Vec::new();
+        let mut at = 0u64;
+        for &m in order {
+            let data = sizes[m] - off[m];
+            let mut x = at.div_ceil(step) * step;
+            while x < at + data {
+                eqs.push(Equation {
+                    member: m,
+                    member_offset: off[m] + x - at,
+                    space: 5,
+                    fs_offset: x,
+                });
+                x += step;
+            }
+            at += data;
+        }
+        eqs
+    }
+
+    #[test]
+    fn linear_order_and_data_offsets() {
+        let sizes = [3 << 20, 1 << 20, 2 << 20, 5 << 19];
+        let order = [2, 0, 3, 1];
+        let common = |o: u64| vec![o; 4];
+        let cands: Vec<Vec<u64>> = [0u64, 64 << 10, 128 << 10, 1 << 20]
+            .into_iter()
+            .map(common)
+            .collect();
+        for off in [0u64, 128 << 10] {
+            let eqs = linear_equations(&sizes, &common(off), &order, 96 << 10);
+            let f = fit_linear(&eqs, &sizes, &cands).unwrap();
+            let got: Vec<_> = f.geometry.slots.iter().map(|s| s.image).collect();
+            assert_eq!(got, order.map(Some), "offset {off}");
+            assert!(f.geometry.slots.iter().all(|s| s.data_offset == off));
+            assert_eq!((f.explained, f.considered), (eqs.len(), eqs.len()));
+            assert!(f.undecided_members.is_empty());
+            assert_eq!(f.origins_at_zero, 1);
+        }
+        // Offsets that differ between members are honoured too.
+        let off = [0, 256 << 10, 4096, 64 << 10];
+        let eqs = linear_equations(&sizes, &off, &order, 96 << 10);
+        let mut with = cands.clone();
+        with.push(off.to_vec());
+        let f = fit_linear(&eqs, &sizes, &with).unwrap();
+        let got: Vec<_> = f.geometry.slots.iter().map(|s| s.image).collect();
+        assert_eq!(got, order.map(Some));
+        let offs: Vec<u64> = f.geometry.slots.iter().map(|s| s.data_offset).collect();
+        assert_eq!(offs, order.map(|m| off[m]));
+        // Without the right offsets, the order is not fully explained.
+        let f = fit_linear(&eqs, &sizes, &cands).unwrap();
+        assert!(f.explained < eqs.len());
+    }
+
+    #[test]
+    fn linear_members_no_structure_pins_are_undecided() {
+        // Structures only on member 1, the first: members 0 and 2 can
+        // follow in either order.
+        let sizes = [1 << 20, 1 << 20, 1 << 20];
+        let eqs: Vec<Equation> = linear_equations(&sizes, &[0; 3], &[1, 0, 2], 64 << 10)
+            .into_iter()
+            .filter(|e| e.member == 1)
+            .collect();
+        let f = fit_linear(&eqs, &sizes, &[vec![0; 3]]).unwrap();
+        assert_eq!(f.geometry.slots[0].image, Some(1));
+        assert_eq!(f.undecided_members, vec![0, 2]);
     }
 }

@@ -50,8 +50,10 @@ pub mod continuity;
 pub mod degraded;
 pub mod error;
 pub mod fit;
+mod linear;
 mod member_offsets;
 pub mod naturalness;
+mod order_beam;
 pub mod parity_pos;
 pub mod placement;
 mod raid0_order;
@@ -185,6 +187,18 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
             None => verdict::decide(&samples, &signals, n, &st, &opts.hint),
         },
     };
+    if verdict != Verdict::Found {
+        let current = (verdict, candidates);
+        (verdict, candidates) = linear::infer(
+            members,
+            &samples,
+            &signals.summary,
+            &st,
+            &opts.hint,
+            &current,
+        )?
+        .unwrap_or(current);
+    }
     validate_candidates(
         members,
         &mut verdict,

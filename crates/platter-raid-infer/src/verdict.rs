@@ -24,7 +24,8 @@ const RAID6_MIN_MARGIN: f64 = 0.05;
 const CONTINUITY_MIN_Z: f64 = 4.0;
 /// Same-member continuity drop that marks the chunk size, in standard errors.
 const CHUNK_MIN_Z: f64 = 4.0;
-/// Largest member count whose orders are all enumerated (RAID5).
+/// Largest member count whose orders are all enumerated (RAID5); wider
+/// arrays are searched by beam ([`crate::order_beam`]).
 const RAID5_MAX_MEMBERS: usize = 6;
 /// Largest member count for RAID6 (orders not pinned by Q are enumerated).
 const RAID6_MAX_MEMBERS: usize = 8;
@@ -329,10 +330,11 @@ fn decide_inner(
             hint,
         );
         return combine(a, st, n, || {
-            if n > RAID5_MAX_MEMBERS {
+            if n > crate::order_beam::MAX_MEMBERS {
                 return unsupported(format!(
-                    "RAID5/4 parity on {:.1}% of informative sectors, but without self-locating structures the order search supports at most {RAID5_MAX_MEMBERS} members",
-                    ev.parity_consistent_rate * 100.0
+                    "RAID5/4 parity on {:.1}% of informative sectors, but without self-locating structures the order search supports at most {} members",
+                    ev.parity_consistent_rate * 100.0,
+                    crate::order_beam::MAX_MEMBERS
                 ));
             }
             decide_raid5(samples, n, offset, ev.clone())
@@ -927,7 +929,11 @@ fn decide_raid5(
             Vec::new(),
         );
     };
-    let mut found = continuity::search(samples, n, chunk_bytes, offset);
+    let mut found = if n <= RAID5_MAX_MEMBERS {
+        continuity::search(samples, n, chunk_bytes, offset)
+    } else {
+        crate::order_beam::search(samples, n, chunk_bytes, offset)
+    };
     sort_desc(&mut found, |(s, _)| s.score);
     let found = dedupe(found, n, |(s, _)| s);
     let mut cands: Vec<Candidate> = found

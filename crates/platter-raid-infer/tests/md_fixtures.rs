@@ -167,6 +167,7 @@ fn stripe_and_mirror_fixtures() {
         ("r10-f2", true),
         ("r10-o2", true),
         ("r10-n2-3", true),
+        ("linear", true),
         ("r0-zones", false),
         ("r0-zones-alt", false),
     ] {
