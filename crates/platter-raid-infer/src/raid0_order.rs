@@ -9,7 +9,11 @@ use crate::placement::permutations;
 use crate::sample::Samples;
 
 /// Largest member count whose orders are all enumerated.
-pub const MAX_MEMBERS: usize = 8;
+pub const MAX_ENUMERATED: usize = 8;
+/// Largest member count searched (by beam above [`MAX_ENUMERATED`]).
+pub const MAX_MEMBERS: usize = 16;
+/// Partial orders the beam keeps.
+const BEAM: usize = 512;
 
 /// A RAID0 order and how well continuity supports it.
 #[derive(Debug, Clone)]
@@ -41,7 +45,8 @@ fn boundaries(rows: &[RowSims], order: &[usize], n: usize) -> Vec<Option<(usize,
     out
 }
 
-/// Every order of `n` (2…[`MAX_MEMBERS`]) members at `chunk` bytes and
+/// Every order of `n` (2…[`MAX_ENUMERATED`]) members, or the best the
+/// beam finds for up to [`MAX_MEMBERS`], at `chunk` bytes and
 /// data offset `off`, best first by mean boundary continuity, with the
 /// paired lead of the best over the runner-up in standard errors (over
 /// the boundaries where they differ). `None` when there are too many
@@ -78,7 +83,12 @@ pub fn search(samples: &Samples, n: usize, chunk: u64, off: u64) -> Option<(Vec<
             .fold((0f64, 0u64), |(s, c), &i| (s + sum[i], c + count[i]));
         (if c > 0 { s / c as f64 } else { 0.0 }, c)
     };
-    let mut ranked: Vec<(f64, u64, Vec<usize>)> = permutations(n, &vec![None; n])
+    let orders = if n <= MAX_ENUMERATED {
+        permutations(n, &vec![None; n])
+    } else {
+        beam(n, &sum, &count, &score)
+    };
+    let mut ranked: Vec<(f64, u64, Vec<usize>)> = orders
         .into_iter()
         .map(|o| {
             let (m, c) = score(&o);
@@ -111,6 +121,69 @@ pub fn search(samples: &Samples, n: usize, chunk: u64, off: u64) -> Option<(Vec<
         Some(b) => paired_z(&rows, n, &orders[0].order, &b.order),
     };
     Some((orders, z))
+}
+
+/// Orders of `n` members too many to enumerate: seated one slot at a
+/// time, each partial order scored on the boundaries between its seated
+/// slots (the best [`BEAM`] kept), then polished by swapping members while
+/// that helps. `sum`/`count` are the same-row and next-row cell tables.
+fn beam(
+    n: usize,
+    sum: &[f64],
+    count: &[u64],
+    score: &dyn Fn(&[usize]) -> (f64, u64),
+) -> Vec<Vec<usize>> {
+    // (order, sum, count); unmeasured prefixes rank in the middle.
+    let key = |s: f64, c: u64| (s + 0.5) / (c as f64 + 1.0);
+    let mut states: Vec<(Vec<usize>, f64, u64)> = vec![(Vec::new(), 0.0, 0)];
+    for k in 0..n {
+        let mut next = Vec::with_capacity(states.len() * (n - k));
+        for (o, s, c) in &states {
+            for m in (0..n).filter(|m| !o.contains(m)) {
+                let (mut s2, mut c2) = (*s, *c);
+                if let Some(&prev) = o.last() {
+                    s2 += sum[prev * n + m];
+                    c2 += count[prev * n + m];
+                }
+                if k == n - 1 {
+                    // The last slot runs on into the first of the next row.
+                    s2 += sum[n * n + m * n + o[0]];
+                    c2 += count[n * n + m * n + o[0]];
+                }
+                let mut o2 = o.clone();
+                o2.push(m);
+                next.push((o2, s2, c2));
+            }
+        }
+        next.sort_by(|a, b| key(b.1, b.2).total_cmp(&key(a.1, a.2)));
+        next.truncate(BEAM);
+        states = next;
+    }
+    let mut out: Vec<Vec<usize>> = states.into_iter().map(|(o, _, _)| o).take(64).collect();
+    for order in out.iter_mut().take(4) {
+        let mut best = score(order).0;
+        loop {
+            let mut improved = false;
+            for i in 0..n {
+                for j in i + 1..n {
+                    order.swap(i, j);
+                    let s = score(order).0;
+                    if s > best + 1e-12 {
+                        best = s;
+                        improved = true;
+                    } else {
+                        order.swap(i, j);
+                    }
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Lead of order `a` over `b` in standard errors of the paired difference
@@ -153,7 +226,12 @@ mod tests {
 
     #[test]
     fn continuity_orders_raid0_members() {
-        for order in [vec![2, 0, 3, 1], vec![1, 0], vec![4, 2, 0, 1, 3]] {
+        for order in [
+            vec![2, 0, 3, 1],
+            vec![1, 0],
+            vec![4, 2, 0, 1, 3],
+            vec![9, 3, 11, 0, 7, 1, 10, 5, 2, 8, 4, 6],
+        ] {
             let samples = striped(&order, 64 << 10, 2 << 20);
             let (found, z) = search(&samples, order.len(), 64 << 10, 0).unwrap();
             assert_eq!(found[0].order, order);
@@ -178,6 +256,6 @@ mod tests {
         if let Some((_, z)) = search(&samples, 3, 64 << 10, 0) {
             assert!(z < 4.0, "{z}");
         }
-        assert!(search(&samples, 9, 64 << 10, 0).is_none());
+        assert!(search(&samples, MAX_MEMBERS + 1, 64 << 10, 0).is_none());
     }
 }

@@ -185,6 +185,10 @@ fn q_fit(
     (explained as f64 / total as f64, pins)
 }
 
+/// Most slots left unpinned by the located Q members (their orders are
+/// enumerated: 7! = 5040 per layout and chunk).
+const MAX_FREE_SLOTS: usize = 7;
+
 /// Every RAID6 candidate whose Q rotation fits, scored by the syndrome.
 pub fn search(samples: &Samples, signals: &Signals, n: usize, offsets: &[u64]) -> Vec<Scored> {
     let mut jobs = Vec::new();
@@ -195,7 +199,9 @@ pub fn search(samples: &Samples, signals: &Signals, n: usize, offsets: &[u64]) -
         for &chunk in &CHUNKS {
             for &off in offsets {
                 let (fit, pins) = q_fit(signals, &t, n, chunk, off);
-                if fit >= Q_FIT_MIN {
+                // Slots Q never landed on are enumerated: only a few.
+                let free = pins.iter().filter(|p| p.is_none()).count();
+                if fit >= Q_FIT_MIN && free <= MAX_FREE_SLOTS {
                     jobs.push((layout, t.clone(), chunk, off, fit, pins));
                 }
             }

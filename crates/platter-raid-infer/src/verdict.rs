@@ -27,8 +27,9 @@ const CHUNK_MIN_Z: f64 = 4.0;
 /// Largest member count whose orders are all enumerated (RAID5); wider
 /// arrays are searched by beam ([`crate::order_beam`]).
 const RAID5_MAX_MEMBERS: usize = 6;
-/// Largest member count for RAID6 (orders not pinned by Q are enumerated).
-const RAID6_MAX_MEMBERS: usize = 8;
+/// Largest member count for RAID6 (the located Q members pin most slots;
+/// at most a few unpinned ones are enumerated).
+const RAID6_MAX_MEMBERS: usize = 16;
 /// Data offsets are aligned to this.
 const OFFSET_ALIGN: u64 = 4096;
 

@@ -412,3 +412,27 @@ fn raid5_parity_rotation_from_content_pins_chunk_and_members() {
         check(&report, false, layout_of, chunk as u64, 0, &order);
     }
 }
+
+/// Wide arrays without structures: RAID5 of 10 members (ordered by the
+/// beam search over continuity, too many orders to enumerate) and RAID6 of
+/// 12 (the located Q members pin the slots).
+#[test]
+fn wide_arrays_are_ordered() {
+    for (raid6, n, layout, chunk) in [
+        (false, 10, ParityLayout::LeftSymmetric, 16384usize),
+        (true, 12, ParityLayout::RightAsymmetric, 16384),
+    ] {
+        let offset = 65536;
+        let data = common::content(6 * 1024 * 1024, n as u64 + 500);
+        let members = common::stripe(raid6, layout.md_number(), n, chunk, offset, &data);
+        let order = order_for(n, 3);
+        let report = common::run_top(&common::shuffle(members, &order), 64);
+        assert_eq!(
+            report.verdict,
+            Verdict::Found,
+            "n {n}: {:?}",
+            report.verdict
+        );
+        check(&report, raid6, layout, chunk as u64, offset as u64, &order);
+    }
+}
