@@ -63,8 +63,9 @@ const MIN_GAP: f64 = 0.25;
 /// Same-member continuity between close sectors that content must show
 /// before junctions between members are weighed.
 const MIN_INSIDE: f64 = 0.3;
-/// How far back from a member's end its last data is looked for.
-const TAIL_SCAN_BYTES: u64 = 64 << 20;
+/// How far back from a member's end its last data is looked for (an end
+/// further back than [`END_SLACK_BYTES`] is not taken as the data end).
+const TAIL_SCAN_BYTES: u64 = END_SLACK_BYTES + (1 << 20);
 /// Read size of the tail scan.
 const BLOCK_BYTES: u64 = 1 << 20;
 /// A data end may lie this far before the member's end (md 0.90/1.0
