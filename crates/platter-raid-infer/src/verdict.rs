@@ -363,11 +363,17 @@ fn decide_inner(
         });
     }
     // No parity visible: a RAID5 with a member missing still shows where
-    // its parity sits in the content.
+    // its parity sits in the content. An open answer from it yields to a
+    // structure fit that decides (a RAID0 whose content merely looks as if
+    // parity rotated).
+    let mut rotation = None;
     if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
         if let Some(found) = rotation_raid5(samples, st, n, n + 1, s.first_informative_offset, &ev)
         {
-            return found;
+            if found.0 == Verdict::Found {
+                return found;
+            }
+            rotation = Some(found);
         }
     }
     if let Some(found) = anchored::decide(
@@ -380,7 +386,12 @@ fn decide_inner(
         &ev,
         &constant_parity(samples, n, hint, true),
     ) {
-        return found;
+        if found.0 == Verdict::Found || rotation.is_none() {
+            return found;
+        }
+    }
+    if let Some(open) = rotation {
+        return open;
     }
     if hint.level.is_none_or(|l| l == Level::Raid0) {
         if let Some(found) = raid0_by_continuity(samples, n, offset, &ev, hint) {

@@ -208,6 +208,41 @@ fn ci_subset() {
     );
 }
 
+/// Cases of the full run (seed, index at `MAX_MEMBER_MIB=32`) that a
+/// change once took from a wrong or open answer to exact, rerun on every
+/// test run; each names what it guards.
+#[test]
+fn regressions() {
+    if std::env::var("PLATTER_ACCURACY").as_deref() == Ok("full") {
+        return;
+    }
+    let profile = Profile {
+        max_member_mib: 32,
+        min_content_mib: 4,
+        max_members: 12,
+        fs_kinds: content::fs_kinds(),
+    };
+    for (seed, index, what) in [
+        (
+            1,
+            118,
+            "NTFS $MFTMirr records claim the MFT's first places again",
+        ),
+        (1, 119, "a RAID0 whose content looks as if parity rotated"),
+    ] {
+        let case = generate(seed, index, &profile, None, Want::Any);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let r = run(&case, dir.path()).expect("content built");
+        assert_eq!(
+            r.outcome,
+            Outcome::Exact,
+            "seed {seed} case {index} ({what}; {}): {}",
+            case.describe(),
+            r.answer
+        );
+    }
+}
+
 /// The full run; does nothing unless `PLATTER_ACCURACY=full`.
 #[test]
 fn full() {

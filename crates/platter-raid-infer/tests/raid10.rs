@@ -284,6 +284,27 @@ fn fat_arrays_are_never_wrong() {
     }
 }
 
+/// FAT keeps two copies of its table, so sectors also repeat at deltas
+/// that are no RAID10 copy: the offset layout's copies must still be
+/// recognised (the unit test `a_clear_successor_survives_a_file_systems_own_copies`
+/// holds the counts of a larger FAT where the table copies competed).
+#[test]
+fn offset_copies_are_seen_through_fat_table_copies() {
+    let Some(fs) = vfat_image() else { return };
+    let c = case((1, 2, true), 3, 128 << 10, 0);
+    let (images, _, report) = run_case(&c, &fs, 31);
+    let top = &report.candidates[0];
+    assert_eq!(top.level, Level::Raid10, "{:?}", report.verdict);
+    assert!(
+        matches!(top.geometry.layout, Layout::Raid10(l) if l.offset && l.far == 2),
+        "{:?}",
+        top.geometry.layout
+    );
+    if report.verdict == Verdict::Found {
+        assert!(reads_back(&images, &report, &fs), "wrong Found");
+    }
+}
+
 /// Random content has no structures: rotations of a far or offset cycle
 /// cannot be told apart, so the verdict must not be `Found`; the copies
 /// must still be recognised (RAID10 candidates in the true cyclic order).
