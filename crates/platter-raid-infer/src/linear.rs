@@ -540,6 +540,9 @@ fn candidate(
     let junctions: Vec<String> = order
         .windows(2)
         .map(|w| match z[w[0]][w[1]] {
+            // A null with no spread (sequence numbers: every other
+            // sector reads as not following) makes the lead unbounded.
+            Some(v) if v.is_infinite() => format!("{}→{}: decisive", w[0], w[1]),
             Some(v) => format!("{}→{}: {v:.1} SE", w[0], w[1]),
             None => format!("{}→{}: not scored", w[0], w[1]),
         })

@@ -118,6 +118,30 @@ pub struct Report {
     pub stale: Option<crate::stale::StaleMember>,
 }
 
+/// Level, layout and chunk (levels without chunks show none).
+fn head(c: &Candidate, layout: &str) -> String {
+    let mut parts = vec![c.level.name().to_string()];
+    if !layout.is_empty() {
+        parts.push(layout.to_string());
+    }
+    if !matches!(c.level, Level::Linear | Level::Raid1) {
+        parts.push(format!(
+            "chunk {}",
+            platter_core::size::human_size(c.chunk_bytes)
+        ));
+    }
+    parts.join(" ")
+}
+
+/// The slot order, `missing` for empty slots.
+fn order(c: &Candidate) -> String {
+    c.order
+        .iter()
+        .map(|o| o.map_or("missing".to_string(), |i| i.to_string()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Short text of a candidate's parameters, for ambiguity messages.
 pub fn describe(c: &Candidate) -> String {
     let mut layout = c.layout.map_or(String::new(), |l| l.name().to_string());
@@ -149,28 +173,16 @@ pub fn describe(c: &Candidate) -> String {
             })
             .collect();
         return format!(
-            "{} {} chunk {} order [{}] offsets per slot [{}]",
-            c.level.name(),
-            layout,
-            platter_core::size::human_size(c.chunk_bytes),
-            c.order
-                .iter()
-                .map(|o| o.map_or("missing".to_string(), |i| i.to_string()))
-                .collect::<Vec<_>>()
-                .join(","),
+            "{} order [{}] offsets per slot [{}]",
+            head(c, &layout),
+            order(c),
             per_slot.join(",")
         );
     }
     format!(
-        "{} {} chunk {} order [{}] offset {}",
-        c.level.name(),
-        layout,
-        platter_core::size::human_size(c.chunk_bytes),
-        c.order
-            .iter()
-            .map(|o| o.map_or("missing".to_string(), |i| i.to_string()))
-            .collect::<Vec<_>>()
-            .join(","),
+        "{} order [{}] offset {}",
+        head(c, &layout),
+        order(c),
         c.data_offset_bytes
     )
 }
