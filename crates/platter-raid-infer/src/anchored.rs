@@ -22,13 +22,8 @@ const MIN_RATE: f64 = 0.9;
 /// count) of the top's, with an equal or better prior, keeps the verdict
 /// ambiguous.
 const MIN_GAP: i64 = 4;
-/// Weight of an unexplained structure against an explained one.
-const MISS_WEIGHT: i64 = 3;
-
-/// Explained structures minus a penalty for each unexplained one: a wrong
-/// geometry explains many by chance but leaves more unexplained.
 fn merit(f: &crate::fit::Fit) -> i64 {
-    f.explained as i64 - MISS_WEIGHT * (f.considered - f.explained) as i64
+    f.merit()
 }
 
 /// Every self-locating structure in the samples.

@@ -72,6 +72,14 @@ pub struct Fit {
     pub explained: usize,
     /// Equations that could be placed at all (inside the data area).
     pub considered: usize,
+    /// Structures placed inside the data area that say nothing about this
+    /// fit's order (a space whose structures all sit in one chunk of one
+    /// member, or a space of one structure): consistent with it, like with
+    /// any order. Not in `considered`. Another fit may split the same run
+    /// across chunks and count it: ranking fits by what they explain must
+    /// credit these too, or a wrong chunk that cuts an inode table in two
+    /// outranks the true one that keeps it whole.
+    pub neutral: usize,
     /// Address spaces that start exactly at array offset 0 under this fit
     /// (a file system or partition table at the array's start), counting
     /// array-offset equations it explains as one.
@@ -84,7 +92,19 @@ pub struct Fit {
     pub undecided_members: Vec<usize>,
 }
 
+/// Weight of an unexplained structure against an explained one.
+const MISS_WEIGHT: i64 = 3;
+
 impl Fit {
+    /// Explained structures minus a penalty for each unexplained one: a
+    /// wrong geometry explains many by chance but leaves more unexplained.
+    /// The structures the fit finds no order evidence in (`neutral`) count
+    /// as explained, so that fits are weighed on the same structures.
+    pub fn merit(&self) -> i64 {
+        (self.explained + self.neutral) as i64
+            - MISS_WEIGHT * (self.considered - self.explained) as i64
+    }
+
     /// Fraction of considered equations explained.
     pub fn rate(&self) -> f64 {
         if self.considered == 0 {
@@ -152,8 +172,7 @@ pub fn fit(
             None,
             Some(s),
         ) {
-            let merit = |f: &Fit| f.explained as i64 - 3 * (f.considered - f.explained) as i64;
-            if (merit(&f), f.origins_at_zero) > (merit(&best), best.origins_at_zero) {
+            if (f.merit(), f.origins_at_zero) > (best.merit(), best.origins_at_zero) {
                 best = f;
             }
         }
@@ -466,10 +485,8 @@ fn fit_inner(
     let (group, groups) = structure_groups(&keys);
     let mut counted = vec![false; groups];
     let mut ok_group = vec![false; groups];
+    let mut neutral_group = vec![false; groups];
     for (i, p) in placed.iter().enumerate() {
-        if neutral[i] {
-            continue;
-        }
         if let Some(slot) = slot_of[p.member] {
             let partnered = at_offset
                 .get(&p.member_offset)
@@ -477,6 +494,12 @@ fn fit_inner(
             if partnered && rows.is_parity(p.row, slot) {
                 continue;
             }
+        }
+        if neutral[i] {
+            // Only on a seated member: the fit says nothing of a member it
+            // leaves out.
+            neutral_group[group[i]] |= slot_of[p.member].is_some();
+            continue;
         }
         let ok = logical[i].is_some_and(|l| {
             if l / k != p.row {
@@ -496,11 +519,15 @@ fn fit_inner(
     }
     let considered = counted.iter().filter(|&&c| c).count();
     let explained = ok_group.iter().filter(|&&v| v).count();
+    let neutral = (0..groups)
+        .filter(|&g| neutral_group[g] && !counted[g])
+        .count();
     let g = g.with_order(&order);
     Some(Fit {
         geometry: g,
         explained,
         considered,
+        neutral,
         origins_at_zero,
         undecided_members: undecided,
         s_ties,
@@ -635,6 +662,80 @@ mod tests {
             delayed: None,
             slots,
         }
+    }
+
+    #[test]
+    fn a_run_kept_whole_by_the_true_chunk_counts_as_explained() {
+        // RAID0 over three members, 256 KiB chunks: file-system structures
+        // spread over the array, and an inode table run of 40 records in
+        // one chunk of one member (its own space: inode numbers). The true
+        // chunk keeps the run in one cell, where it says nothing of the
+        // order; a wrong 64 KiB chunk cuts it in two and counts it. The
+        // true fit must not lose for keeping it whole.
+        let member = 8 << 20;
+        let order = [Some(2), Some(0), Some(1)];
+        let g = Geometry::new(
+            Level::Raid0,
+            Layout::default_for(Level::Raid0),
+            256 << 10,
+            3,
+        )
+        .with_order(&order);
+        let xs: Vec<u64> = (0..12).map(|i| i * (1 << 20) + 3 * 512).collect();
+        let mut eqs = equations(&g, member, 0, &xs);
+        let run_start = 2 * (256 << 10) + (60 << 10);
+        for e in equations(
+            &g,
+            member,
+            run_start,
+            &(0..40).map(|i| i * 256).collect::<Vec<_>>(),
+        ) {
+            eqs.push(Equation { space: 8, ..e });
+        }
+        let truth = fit(&eqs, 3, member, raid0(3), 256 << 10, 0).unwrap();
+        let got: Vec<_> = truth.geometry.slots.iter().map(|s| s.image).collect();
+        assert_eq!(got, order);
+        assert_eq!(truth.explained, truth.considered);
+        assert_eq!(truth.neutral, 40, "the run is consistent with the fit");
+        // Degraded RAID5 (4 slots) and RAID6 (5 slots) with members
+        // missing seat the members freely; many cut the run and explain
+        // it piecewise. None may outrank the truth.
+        let raid5 = [
+            ParityLayout::LeftAsymmetric,
+            ParityLayout::RightAsymmetric,
+            ParityLayout::LeftSymmetric,
+            ParityLayout::RightSymmetric,
+        ];
+        let shapes = raid5
+            .iter()
+            .map(|&l| (Level::Raid5, l, 4))
+            .chain(ParityLayout::ALL.iter().map(|&l| (Level::Raid6, l, 5)));
+        let mut cut = 0;
+        for (level, layout, slots) in shapes {
+            for chunk in [16u64 << 10, 32 << 10, 64 << 10, 128 << 10] {
+                for off in [0u64, 4096, 32256] {
+                    let shape = Shape {
+                        level,
+                        layout: Layout::Parity(layout),
+                        delayed: None,
+                        slots,
+                    };
+                    let Some(w) = fit(&eqs, 3, member, shape, chunk, off) else {
+                        continue;
+                    };
+                    cut += usize::from(w.neutral == 0);
+                    assert!(
+                        w.merit() <= truth.merit(),
+                        "{level:?} {layout:?} chunk {chunk} offset {off}: {} of {} (+{}) beats {}",
+                        w.explained,
+                        w.considered,
+                        w.neutral,
+                        truth.merit()
+                    );
+                }
+            }
+        }
+        assert!(cut > 0, "some wrong fits cut the run");
     }
 
     #[test]

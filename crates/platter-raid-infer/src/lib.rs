@@ -614,14 +614,20 @@ fn validate_candidates(
                 .copied()
                 .filter(|&i| best.is_some_and(|b| 2 * checks(i) >= checks(b)))
                 .collect();
-            // Validation must have shown it discriminates: another complete
-            // candidate read enough of the file system and failed.
+            // Validation must have shown it discriminates: another
+            // candidate read enough of the file system and failed (one
+            // with members unseated reads less of it, but what it read
+            // failed all the same).
             let discriminating = candidates.iter().take(VALIDATED).any(|c| {
-                complete(c, members.len())
-                    && c.evidence
-                        .validation
-                        .as_ref()
-                        .is_some_and(|v| v.checks >= 16 && !validation::passes(v))
+                let least = if complete(c, members.len()) {
+                    16
+                } else {
+                    validation::MIN_CHECKS
+                };
+                c.evidence
+                    .validation
+                    .as_ref()
+                    .is_some_and(|v| v.checks >= least && !validation::passes(v))
             });
             if let ([winner], true) = (&strong[..], discriminating) {
                 let winner = *winner;

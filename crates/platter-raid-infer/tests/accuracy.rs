@@ -229,6 +229,11 @@ fn regressions() {
             "NTFS $MFTMirr records claim the MFT's first places again",
         ),
         (1, 119, "a RAID0 whose content looks as if parity rotated"),
+        (
+            1,
+            9,
+            "a RAID0 whose inode table a wrong chunk cuts and counts",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");

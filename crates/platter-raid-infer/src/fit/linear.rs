@@ -149,6 +149,8 @@ pub fn fit_linear(eqs: &[Equation], sizes: &[u64], offsets: &[Vec<u64>]) -> Opti
         geometry: g,
         explained,
         considered,
+        // Every structure is considered: a lone space is explained.
+        neutral: 0,
         origins_at_zero: origins,
         undecided_members: undecided,
         s_ties: Vec::new(),
