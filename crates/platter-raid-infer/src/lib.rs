@@ -486,6 +486,9 @@ fn mirror_with_offsets(
     if nonzero < 2 {
         return Ok(None);
     }
+    if far_copies_cross(members, &starts)? {
+        return Ok(None);
+    }
     let mut g = platter_raid::geometry::Geometry::new(
         Level::Raid1,
         platter_raid::geometry::Layout::None,
@@ -514,6 +517,46 @@ fn mirror_with_offsets(
         geometry: g,
     };
     Ok(Some((Verdict::Found, vec![c])))
+}
+
+/// True when two members that are equal from different starts (`a` at
+/// `starts[a]`, `b` at `starts[b] < starts[a]`) are also equal the other
+/// way round: `b` at `starts[a]` equals `a` at `starts[b]`. That is RAID10
+/// far 2 over two members, whose second half of each member holds the
+/// first half of the other, not a mirror with different data offsets (a
+/// mirror's bytes before its data start are not the other's data).
+fn far_copies_cross(members: &[&dyn Source], starts: &[u64]) -> Result<bool> {
+    let [a, b] = match starts {
+        [s0, s1] if s0 > s1 => [0, 1],
+        [s0, s1] if s1 > s0 => [1, 0],
+        _ => return Ok(false),
+    };
+    let (hi, lo) = (starts[a], starts[b]);
+    let span = (hi - lo).min(members[b].len().saturating_sub(hi));
+    const PROBE: usize = 16 << 10;
+    let read = |m: usize, at: u64| -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; PROBE];
+        members[m]
+            .read_exact_at(&mut buf, at)
+            .map_err(|source| Error::Read {
+                member: m,
+                name: members[m].name().to_string(),
+                offset: at,
+                source,
+            })?;
+        Ok(buf)
+    };
+    let mut nonzero = 0;
+    let mut x = 0u64;
+    while x + PROBE as u64 <= span {
+        let (mine, theirs) = (read(b, hi + x)?, read(a, lo + x)?);
+        if mine != theirs {
+            return Ok(false);
+        }
+        nonzero += usize::from(!bytes::is_zero(&mine));
+        x = if x == 0 { 64 << 10 } else { x * 2 };
+    }
+    Ok(nonzero >= 2)
 }
 
 /// How many candidates are checked on their assembled array.
@@ -615,19 +658,12 @@ fn validate_candidates(
                 .filter(|&i| best.is_some_and(|b| 2 * checks(i) >= checks(b)))
                 .collect();
             // Validation must have shown it discriminates: another
-            // candidate read enough of the file system and failed (one
-            // with members unseated reads less of it, but what it read
-            // failed all the same).
+            // candidate read the file system and failed.
             let discriminating = candidates.iter().take(VALIDATED).any(|c| {
-                let least = if complete(c, members.len()) {
-                    16
-                } else {
-                    validation::MIN_CHECKS
-                };
                 c.evidence
                     .validation
                     .as_ref()
-                    .is_some_and(|v| v.checks >= least && !validation::passes(v))
+                    .is_some_and(|v| v.checks >= validation::MIN_CHECKS && !validation::passes(v))
             });
             if let ([winner], true) = (&strong[..], discriminating) {
                 let winner = *winner;

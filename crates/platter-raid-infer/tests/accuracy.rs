@@ -234,6 +234,16 @@ fn regressions() {
             9,
             "a RAID0 whose inode table a wrong chunk cuts and counts",
         ),
+        (
+            1,
+            47,
+            "RAID10 far 2 over two members, whose halves mirror each other crosswise",
+        ),
+        (
+            1,
+            157,
+            "a RAID5 whose 2 MiB-chunk rival fails a few file-system checks",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");
