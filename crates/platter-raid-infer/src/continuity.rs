@@ -335,6 +335,23 @@ impl<'a> RowCache<'a> {
 /// RAID5 parity-last).
 pub fn search(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<(Scored, Continuity)> {
     let perms = permutations(n, &vec![None; n]);
+    search_orders(samples, n, chunk, off, |_, _| perms.clone())
+}
+
+/// Every RAID5 layout for `n` members at one chunk size and data offset,
+/// with the member orders `orders` picks for it (from the layout's table
+/// and the boundary similarities), scored by continuity: the candidates
+/// with any boundary measured.
+pub(crate) fn search_orders<F>(
+    samples: &Samples,
+    n: usize,
+    chunk: u64,
+    off: u64,
+    orders: F,
+) -> Vec<(Scored, Continuity)>
+where
+    F: Fn(&PlacementTable, &[RowSims]) -> Vec<Vec<usize>> + Sync,
+{
     let rows = row_sims(samples, n, chunk, off);
     ParityLayout::RAID5
         .into_iter()
@@ -343,23 +360,22 @@ pub fn search(samples: &Samples, n: usize, chunk: u64, off: u64) -> Vec<(Scored,
         .par_iter()
         .flat_map_iter(|(layout, t)| {
             let rows = &rows;
-            perms.iter().filter_map(move |order| {
-                let c = continuity(rows, t, order, n);
-                (c.count > 0).then(|| {
-                    (
-                        Scored {
-                            level: Level::Raid5,
-                            layout: *layout,
-                            chunk_bytes: chunk,
-                            data_offset_bytes: off,
-                            order: order.clone(),
-                            q_placement_rate: 0.0,
-                            score: c.mean,
-                            checked_sectors: c.count,
-                        },
-                        c,
-                    )
-                })
+            orders(t, rows).into_iter().filter_map(move |order| {
+                let c = continuity(rows, t, &order, n);
+                if c.count == 0 {
+                    return None;
+                }
+                let s = Scored {
+                    level: Level::Raid5,
+                    layout: *layout,
+                    chunk_bytes: chunk,
+                    data_offset_bytes: off,
+                    order,
+                    q_placement_rate: 0.0,
+                    score: c.mean,
+                    checked_sectors: c.count,
+                };
+                Some((s, c))
             })
         })
         .collect()

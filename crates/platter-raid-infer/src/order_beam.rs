@@ -14,10 +14,7 @@
 
 use std::collections::HashMap;
 
-use platter_raid::geometry::{Level, ParityLayout};
-use rayon::prelude::*;
-
-use crate::continuity::{Continuity, RowSims, continuity, row_sims};
+use crate::continuity::{Continuity, RowSims};
 use crate::placement::PlacementTable;
 use crate::raid6::Scored;
 use crate::sample::Samples;
@@ -186,41 +183,16 @@ pub(crate) fn search(
     if !(2..=MAX_MEMBERS).contains(&n) {
         return Vec::new();
     }
-    let rows = row_sims(samples, n, chunk, off);
-    ParityLayout::RAID5
-        .into_iter()
-        .filter_map(|l| Some((l, PlacementTable::new(Level::Raid5, l, n)?)))
-        .collect::<Vec<_>>()
-        .par_iter()
-        .flat_map_iter(|(layout, t)| {
-            let tables = Tables::new(&rows, t, n);
-            let rows = &rows;
-            best_orders(&tables).into_iter().filter_map(move |order| {
-                let c = continuity(rows, t, &order, n);
-                if c.count == 0 {
-                    return None;
-                }
-                let s = Scored {
-                    level: Level::Raid5,
-                    layout: *layout,
-                    chunk_bytes: chunk,
-                    data_offset_bytes: off,
-                    order,
-                    q_placement_rate: 0.0,
-                    score: c.mean,
-                    checked_sectors: c.count,
-                };
-                Some((s, c))
-            })
-        })
-        .collect()
+    crate::continuity::search_orders(samples, n, chunk, off, |t, rows| {
+        best_orders(&Tables::new(rows, t, n))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use platter_core::{MemSource, Source};
-    use platter_raid::geometry::{Geometry, Layout};
+    use platter_raid::geometry::{Geometry, Layout, Level, ParityLayout};
 
     use crate::sample::{SECTOR, SampleOptions, read_samples};
 
