@@ -201,6 +201,32 @@ pub fn suspect(samples: &Samples, members: &[&dyn Source], c: &Candidate) -> Opt
         .then_some((rc.checked, rc.inconsistent))
 }
 
+/// Fraction of informative sampled sectors whose P and Q recompute under
+/// the RAID6 geometry `g` once the failures the syndromes pin on one slot
+/// are put down to that slot's member being stale (as [`detect`] would
+/// find it), with that slot; `None` when no slot stands out.
+pub fn raid6_rate_excusing_stale(
+    samples: &Samples,
+    g: &Geometry,
+    sizes: &[Option<u64>],
+) -> Option<(f64, usize)> {
+    if g.level != Level::Raid6 {
+        return None;
+    }
+    let rc = check_rows(samples, g, sizes)?;
+    let located: u64 = rc.votes.values().sum();
+    let (&slot, &top) = rc.votes.iter().max_by_key(|(_, v)| **v)?;
+    if rc.checked == 0
+        || rc.inconsistent < MIN_INCONSISTENT
+        || (top as f64) < LOCATOR_SHARE * located as f64
+        || (top as f64) < 0.5 * rc.inconsistent as f64
+    {
+        return None;
+    }
+    let good = rc.checked - rc.inconsistent + top;
+    Some((good as f64 / rc.checked as f64, slot))
+}
+
 /// Looks for a stale member under `c` (RAID4/5/6 with every slot filled).
 pub fn detect(samples: &Samples, members: &[&dyn Source], c: &Candidate) -> Option<StaleMember> {
     let g = &c.geometry;

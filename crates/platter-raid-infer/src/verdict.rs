@@ -16,6 +16,10 @@ const MIN_INFORMATIVE: u64 = 64;
 const LEVEL_RATE: f64 = 0.95;
 /// Rate of equal sectors that makes members mirrors.
 const MIRROR_RATE: f64 = 0.98;
+/// Fraction of informative sectors where parity holds (XOR zero, or Q on
+/// one member) that still says RAID5/4 or RAID6 when a stale member breaks
+/// the rest.
+const STALE_LEVEL_RATE: f64 = 0.6;
 /// A RAID6 candidate must recompute this fraction of sectors.
 const RAID6_MIN_SCORE: f64 = 0.95;
 /// … and beat the runner-up by this much.
@@ -310,7 +314,10 @@ fn decide_inner(
         );
     }
     let q_rate = s.rate(s.q_located_sectors + s.q_ambiguous_sectors);
-    if ev.parity_consistent_rate >= LEVEL_RATE {
+    // A stale member breaks parity in the rows written since it left, and
+    // only there.
+    let stale_p = ev.parity_consistent_rate >= STALE_LEVEL_RATE && q_rate < STALE_LEVEL_RATE;
+    if ev.parity_consistent_rate >= LEVEL_RATE || stale_p {
         // Where the content puts parity pins the rotation; the structures
         // then only choose among the layouts it allows.
         if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
@@ -341,7 +348,11 @@ fn decide_inner(
             decide_raid5(samples, n, offset, ev.clone())
         });
     }
-    if q_rate >= LEVEL_RATE && n >= 4 {
+    // A stale member breaks P and Q in the rows written since it left;
+    // elsewhere Q still sits on one member per row, which nothing but
+    // RAID6 does.
+    let stale_q = q_rate >= STALE_LEVEL_RATE && ev.parity_consistent_rate < STALE_LEVEL_RATE;
+    if (q_rate >= LEVEL_RATE || stale_q) && n >= 4 {
         let a = anchored::decide(
             samples,
             st.eqs,
@@ -736,7 +747,15 @@ fn decide_raid6(
     let mut chunks: Vec<u64> = ranked.iter().map(|(s, _)| s.chunk_bytes).collect();
     chunks.sort_unstable();
     chunks.dedup();
-    let verdict = if top.score < RAID6_MIN_SCORE {
+    // A stale member breaks P and Q where the array was written since it
+    // left: the failures the syndromes pin on it do not count against the
+    // layout.
+    let sizes = vec![Some(samples.common_bytes); n];
+    let excused = (top.score < RAID6_MIN_SCORE)
+        .then(|| crate::stale::raid6_rate_excusing_stale(samples, &top.geometry, &sizes))
+        .flatten()
+        .is_some_and(|(rate, _)| rate >= RAID6_MIN_SCORE);
+    let verdict = if top.score < RAID6_MIN_SCORE && !excused {
         Verdict::Ambiguous {
             reason: format!(
                 "best RAID6 candidate ({}) recomputes only {:.1}% of checked sectors",
