@@ -658,12 +658,23 @@ fn validate_candidates(
                 .filter(|&i| best.is_some_and(|b| 2 * checks(i) >= checks(b)))
                 .collect();
             // Validation must have shown it discriminates: another
-            // candidate read the file system and failed.
+            // candidate read the file system and failed, or one that
+            // differs from the only strong one in its data offset alone did
+            // not find at its array's start the file system the structures
+            // show there.
+            let shifted = |c: &Candidate| {
+                strong.first().is_some_and(|&w| {
+                    let w = &candidates[w];
+                    (c.level, c.layout, c.chunk_bytes, &c.order)
+                        == (w.level, w.layout, w.chunk_bytes, &w.order)
+                        && c.data_offset_bytes != w.data_offset_bytes
+                })
+            };
             let discriminating = candidates.iter().take(VALIDATED).any(|c| {
-                c.evidence
-                    .validation
-                    .as_ref()
-                    .is_some_and(|v| v.checks >= validation::MIN_CHECKS && !validation::passes(v))
+                c.evidence.validation.as_ref().is_some_and(|v| {
+                    (v.checks >= validation::MIN_CHECKS && !validation::passes(v))
+                        || (fs_expected && v.checks == 0 && shifted(c))
+                })
             });
             if let ([winner], true) = (&strong[..], discriminating) {
                 let winner = *winner;

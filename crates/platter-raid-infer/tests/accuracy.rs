@@ -244,6 +244,11 @@ fn regressions() {
             157,
             "a RAID5 whose 2 MiB-chunk rival fails a few file-system checks",
         ),
+        (
+            1,
+            6,
+            "a RAID10 whose rival shifted by a data offset shows no file system",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");
