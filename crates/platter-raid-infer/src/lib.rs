@@ -658,9 +658,11 @@ fn validate_candidates(
                 .filter(|&i| best.is_some_and(|b| 2 * checks(i) >= checks(b)))
                 .collect();
             // Validation must have shown it discriminates: another
-            // candidate read the file system and failed, or one that
-            // differs from the only strong one in its data offset alone did
-            // not find at its array's start the file system the structures
+            // complete candidate read the file system and failed (one with
+            // members unseated fails where it reads rebuilt or missing
+            // data, which says nothing of the winner), or one that differs
+            // from the only strong one in its data offset alone did not
+            // find at its array's start the file system the structures
             // show there.
             let shifted = |c: &Candidate| {
                 strong.first().is_some_and(|&w| {
@@ -672,7 +674,9 @@ fn validate_candidates(
             };
             let discriminating = candidates.iter().take(VALIDATED).any(|c| {
                 c.evidence.validation.as_ref().is_some_and(|v| {
-                    (v.checks >= validation::MIN_CHECKS && !validation::passes(v))
+                    (complete(c, members.len())
+                        && v.checks >= validation::MIN_CHECKS
+                        && !validation::passes(v))
                         || (fs_expected && v.checks == 0 && shifted(c))
                 })
             });

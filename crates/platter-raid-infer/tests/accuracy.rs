@@ -224,9 +224,10 @@ fn regressions() {
         max_members: 12,
         fs_kinds: content::fs_kinds(),
     };
-    // Whether the verdict must be "found", or the truth only first.
-    let (found, first) = (true, false);
-    for (seed, index, must_find, what) in [
+    // The verdict must be "found" exactly (0), or the truth only first
+    // (1), or the answer only not confidently wrong (2).
+    let (found, first, not_wrong) = (0, 1, 2);
+    for (seed, index, must, what) in [
         (
             1,
             118,
@@ -263,6 +264,12 @@ fn regressions() {
             found,
             "a RAID10 whose rival shifted by a data offset shows no file system",
         ),
+        (
+            1,
+            184,
+            not_wrong,
+            "a RAID5 with a stale member, whose rival with a member unseated fails checks",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");
@@ -272,14 +279,14 @@ fn regressions() {
             case.describe(),
             r.answer
         );
-        if must_find {
-            assert_eq!(r.outcome, Outcome::Exact, "{what}");
-        } else {
-            assert!(
+        match must {
+            0 => assert_eq!(r.outcome, Outcome::Exact, "{what}"),
+            1 => assert!(
                 r.top1_exact && r.outcome != Outcome::WrongConfident,
                 "{:?}, truth not first: {what}",
                 r.outcome
-            );
+            ),
+            _ => assert_ne!(r.outcome, Outcome::WrongConfident, "{what}"),
         }
     }
 }
