@@ -437,26 +437,41 @@ fn wide_arrays_are_ordered() {
     }
 }
 
-#[test]
-fn raid6_with_a_stale_member_is_found_and_the_member_left_out() {
-    // A member that dropped out earlier holds the array as it was: where
-    // the array was written since (a tenth of it here), P and Q break on
-    // every member's sector there, and RAID6 shows only on the rest.
-    let (n, chunk, layout) = (6, 65536, ParityLayout::DdfNRestart);
-    let now = common::content(8 << 20, 61);
+/// A RAID5 (or RAID6) of `n` members, 64 KiB chunks, whose member in
+/// `stale_slot` dropped out earlier and holds the array as it was: where
+/// the array was written since (a tenth of it), parity breaks there.
+/// Returns the members in the order of [`order_for`]`(n, seed)`, and that
+/// order.
+fn with_stale_member(
+    raid6: bool,
+    layout: ParityLayout,
+    n: usize,
+    stale_slot: usize,
+    seed: u64,
+) -> (Vec<Vec<u8>>, Vec<usize>) {
+    let chunk = 65536;
+    let now = common::content(8 << 20, seed);
     let mut then = now.clone();
-    let other = common::content(8 << 20, 62);
+    let other = common::content(8 << 20, seed + 1);
     for (i, (t, o)) in then.chunks_mut(16384).zip(other.chunks(16384)).enumerate() {
         if i % 10 == 3 {
             t.copy_from_slice(o);
         }
     }
-    let mut members = common::stripe(true, layout.md_number(), n, chunk, 0, &now);
-    let stale_slot = 4;
+    let mut members = common::stripe(raid6, layout.md_number(), n, chunk, 0, &now);
     members[stale_slot] =
-        common::stripe(true, layout.md_number(), n, chunk, 0, &then).swap_remove(stale_slot);
-    let order = order_for(n, 3);
-    let report = common::run_top(&common::shuffle(members, &order), 16);
+        common::stripe(raid6, layout.md_number(), n, chunk, 0, &then).swap_remove(stale_slot);
+    let order = order_for(n, seed as usize);
+    (common::shuffle(members, &order), order)
+}
+
+#[test]
+fn raid6_with_a_stale_member_is_found_and_the_member_left_out() {
+    // P and Q break on every member's sector where the array was written
+    // since the member left, and RAID6 shows only on the rest.
+    let (n, chunk, layout, stale_slot) = (6, 65536, ParityLayout::DdfNRestart, 4);
+    let (members, order) = with_stale_member(true, layout, n, stale_slot, 61);
+    let report = common::run_top(&members, 16);
     assert_eq!(report.verdict, Verdict::Found, "{:?}", report.verdict);
     let top = &report.candidates[0];
     assert_eq!(top.level, Level::Raid6);
@@ -475,24 +490,12 @@ fn raid6_with_a_stale_member_is_found_and_the_member_left_out() {
 #[test]
 fn raid5_with_a_stale_member_keeps_its_geometry() {
     // Parity holds only where the array was not written since the member
-    // left (nine sectors in ten here): still RAID5, with the geometry
-    // found, and the stale member named or every array without one
-    // member listed.
-    let (n, chunk, layout) = (5, 65536, ParityLayout::LeftSymmetric);
-    let now = common::content(8 << 20, 71);
-    let mut then = now.clone();
-    let other = common::content(8 << 20, 72);
-    for (i, (t, o)) in then.chunks_mut(16384).zip(other.chunks(16384)).enumerate() {
-        if i % 10 == 3 {
-            t.copy_from_slice(o);
-        }
-    }
-    let mut members = common::stripe(false, layout.md_number(), n, chunk, 0, &now);
-    let stale_slot = 2;
-    members[stale_slot] =
-        common::stripe(false, layout.md_number(), n, chunk, 0, &then).swap_remove(stale_slot);
-    let order = order_for(n, 5);
-    let report = common::run_top(&common::shuffle(members, &order), 16);
+    // left (nine sectors in ten): still RAID5, with the geometry found,
+    // and the stale member named or every array without one member
+    // listed.
+    let (n, chunk, layout, stale_slot) = (5, 65536, ParityLayout::LeftSymmetric, 2);
+    let (members, order) = with_stale_member(false, layout, n, stale_slot, 71);
+    let report = common::run_top(&members, 16);
     let top = &report.candidates[0];
     assert_eq!(top.level, Level::Raid5, "{:?}", report.verdict);
     assert_eq!(top.layout, Some(layout));
