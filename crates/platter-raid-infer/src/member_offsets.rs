@@ -24,7 +24,9 @@
 //! At most [`MAX_VECTORS`] start vectors (one per member) are tried, each
 //! by running the ordinary inference over read-only views of the members
 //! that begin at those starts; the geometry found is mapped back (each
-//! slot's `data_offset` grows by its member's start).
+//! slot's `data_offset` grows by its member's start). A found or
+//! ambiguous answer is then weighed against a few start vectors that lower
+//! one component (its first chunks may be zeros): see [`lower_starts`].
 
 use std::collections::HashMap;
 use std::hash::Hasher;
@@ -33,6 +35,10 @@ use platter_core::source::{Extent, ExtentKind, SectorSize, clip};
 use platter_core::{Source, size::human_size};
 
 use crate::{Candidate, Options, Report, Result, Verdict};
+
+mod lower;
+
+use lower::lower_starts;
 
 /// Bytes per sector for the scan and the votes.
 const SECTOR: u64 = 512;
@@ -110,10 +116,26 @@ pub(crate) fn retry(
     let Some((report, shift)) = best else {
         return Ok(None);
     };
+    let weigh = matches!(report.verdict, Verdict::Found | Verdict::Ambiguous { .. });
+    let (report, shift, extra, rivals) = if weigh {
+        lower_starts(members, opts, run, &estimate.comps, report, shift)?
+    } else {
+        (report, shift, 0, Vec::new())
+    };
     if !(report.verdict == Verdict::Found || better(&report, first)) {
         return Ok(None);
     }
-    Ok(Some(map_back(report, &shift, first, estimate.read_bytes)))
+    let mut report = map_back(
+        report,
+        &shift,
+        first,
+        estimate.read_bytes.saturating_add(extra),
+    );
+    for (k, c) in rivals.into_iter().enumerate() {
+        report.candidates.insert(k + 1, c);
+    }
+    report.candidates.truncate(opts.top.max(1));
+    Ok(Some(report))
 }
 
 /// The kind of a verdict, stronger first: found, ambiguous, the rest.
@@ -179,7 +201,15 @@ fn map_back(mut report: Report, shift: &[u64], first: &Report, read_bytes: u64) 
     report.sampled_bytes_per_member = report
         .sampled_bytes_per_member
         .saturating_add(first.sampled_bytes_per_member)
-        .saturating_add(read_bytes);
+        .saturating_add(read_bytes)
+        .min(
+            report
+                .member_bytes
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(u64::MAX),
+        );
     report
 }
 
@@ -288,6 +318,8 @@ fn views<'a>(members: &[&'a dyn Source], shift: &[u64]) -> Option<Vec<Shifted<'a
 #[derive(Debug, Default)]
 struct Estimate {
     vectors: Vec<Vec<u64>>,
+    /// `(component, relative start)` per member (see [`components`]).
+    comps: Vec<(usize, i64)>,
     read_bytes: u64,
 }
 
@@ -332,6 +364,7 @@ fn estimate(members: &[&dyn Source]) -> Estimate {
     let vectors = start_vectors(&first, &edges, n);
     Estimate {
         vectors,
+        comps: components(&edges, n),
         read_bytes,
     }
 }

@@ -270,6 +270,12 @@ fn regressions() {
             not_wrong,
             "a RAID5 with a stale member, whose rival with a member unseated fails checks",
         ),
+        (
+            1,
+            125,
+            found,
+            "a RAID10 whose stale pair's first chunks are zeros, members at different starts",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");
