@@ -48,6 +48,7 @@ mod assembled;
 mod bytes;
 pub mod continuity;
 pub mod degraded;
+mod doubt;
 pub mod error;
 pub mod fit;
 mod linear;
@@ -218,7 +219,7 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
         };
     }
     let stale = find_stale(&samples, members, &mut verdict, &mut candidates).or(mirror_stale);
-    doubt_raid0(&samples, &mut verdict, &candidates);
+    doubt::parity_member(&samples, &signals.summary, &mut verdict, &candidates);
     if opts.hint != Hint::default() {
         let before = candidates.len();
         candidates.retain(|c| opts.hint.accepts(c));
@@ -292,32 +293,6 @@ fn stale_mirror_member(
             100.0 * equal as f64 / either.max(1) as f64
         ),
     })
-}
-
-/// A RAID0 answer whose member reads as parity (its XOR with another
-/// member looks like data, itself not) may be a RAID4/5 with a member
-/// missing, which fits the same structures: not a confident answer.
-fn doubt_raid0(samples: &sample::Samples, verdict: &mut Verdict, candidates: &[Candidate]) {
-    let Some(top) = candidates.first() else {
-        return;
-    };
-    if *verdict != Verdict::Found || top.level != Level::Raid0 {
-        return;
-    }
-    let images: Vec<usize> = top.order.iter().flatten().copied().collect();
-    let Some(s) = naturalness::parity_suspect(samples, &images) else {
-        return;
-    };
-    *verdict = Verdict::Ambiguous {
-        reason: format!(
-            "{} fits the structures, but member {} reads as parity: XORed with member {} it repeats like file data in {} of {} compared blocks, itself not; a RAID4/5 with a member missing fits as well; supply --hint or the missing member",
-            report::describe(top),
-            s.parity,
-            s.other,
-            s.votes,
-            s.blocks
-        ),
-    };
 }
 
 /// Parity that fails on a share of the rows of a complete top candidate

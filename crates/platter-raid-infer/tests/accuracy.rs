@@ -276,6 +276,12 @@ fn regressions() {
             found,
             "a RAID10 whose stale pair's first chunks are zeros, members at different starts",
         ),
+        (
+            2,
+            65,
+            not_wrong,
+            "a RAID5 with parity always on one member and a data member missing, which fits a RAID0",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");

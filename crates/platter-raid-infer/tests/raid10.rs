@@ -76,27 +76,9 @@ fn ext4_image() -> Option<Vec<u8>> {
 
 /// A 16 MiB FAT16 holding `content_dir`.
 fn vfat_image() -> Option<Vec<u8>> {
-    if !common::have("mkfs.vfat") || !common::have("mcopy") {
-        eprintln!("note: mkfs.vfat or mcopy missing, FAT cases skipped");
-        return None;
-    }
     let t = tempfile::tempdir().unwrap();
-    let img = t.path().join("fat.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(16 << 20)
-        .unwrap();
-    common::run_cmd(Command::new("mkfs.vfat").arg(&img));
     let d = content_dir(t.path());
-    common::run_cmd(
-        Command::new("mcopy")
-            .args(["-s", "-i"])
-            .arg(&img)
-            .arg(d.join("docs"))
-            .arg(d.join("random.bin"))
-            .arg("::"),
-    );
-    Some(std::fs::read(&img).unwrap())
+    common::fat_image(t.path(), 16, &[d.join("docs"), d.join("random.bin")])
 }
 
 /// One array: layout (near, far, offset), members, chunk, data offset.

@@ -312,3 +312,27 @@ pub fn run_cmd(cmd: &mut Command) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A FAT file system of `mib` MiB (mkfs.vfat picks FAT12/16/32) holding
+/// `paths` copied in with mcopy, built in `root`; `None` (with a note)
+/// when the tools are missing.
+pub fn fat_image(root: &Path, mib: u64, paths: &[PathBuf]) -> Option<Vec<u8>> {
+    if !have("mkfs.vfat") || !have("mcopy") {
+        eprintln!("note: mkfs.vfat or mcopy missing, FAT cases skipped");
+        return None;
+    }
+    let img = root.join("fat.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(mib << 20)
+        .unwrap();
+    run_cmd(Command::new("mkfs.vfat").arg(&img));
+    run_cmd(
+        Command::new("mcopy")
+            .args(["-s", "-i"])
+            .arg(&img)
+            .args(paths)
+            .arg("::"),
+    );
+    Some(std::fs::read(&img).unwrap())
+}
