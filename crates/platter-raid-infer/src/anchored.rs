@@ -62,6 +62,24 @@ pub fn starts(anchors: &[Anchor]) -> Vec<u64> {
     v
 }
 
+/// Member offsets where the array may start, from its structures: where
+/// a partition table starts when there is one (the file systems inside
+/// start at their partitions, not at the array's start), otherwise where
+/// any file system starts ([`starts`]).
+pub fn array_starts(anchors: &[Anchor]) -> Vec<u64> {
+    use crate::structures::AnchorKind as K;
+    let tables: Vec<Anchor> = anchors
+        .iter()
+        .filter(|a| matches!(a.kind, K::Mbr | K::GptHeader))
+        .cloned()
+        .collect();
+    if tables.is_empty() {
+        starts(anchors)
+    } else {
+        starts(&tables)
+    }
+}
+
 /// The equations of `anchors`.
 pub fn equations(anchors: &[Anchor]) -> Vec<Equation> {
     anchors
@@ -176,6 +194,9 @@ fn candidate(s: &Scored, ev: &Evidence) -> Candidate {
     }
 }
 
+/// Structure starts added to the data offsets tried, at most.
+const MAX_STARTS: usize = 4;
+
 /// Decides from the equations, or `None` when they are too few to try.
 #[allow(clippy::too_many_arguments)]
 pub fn decide(
@@ -185,6 +206,7 @@ pub fn decide(
     n: usize,
     member_sizes: &[u64],
     first_informative: Option<u64>,
+    starts: &[u64],
     ev: &Evidence,
     hint: &crate::Hint,
 ) -> Option<(Verdict, Vec<Candidate>)> {
@@ -231,7 +253,22 @@ pub fn decide(
     };
     let offsets = match hint.data_offset_bytes {
         Some(o) => vec![o],
-        None => search::offsets(first_informative, member_bytes),
+        None => {
+            // Where a file system or partition table starts on a member
+            // is where the array may start: the first data can lie far
+            // beyond it (an ext superblock alone on one member).
+            let mut v = search::offsets(first_informative, member_bytes);
+            v.extend(
+                starts
+                    .iter()
+                    .copied()
+                    .filter(|&o| o < member_bytes && o % 512 == 0)
+                    .take(MAX_STARTS),
+            );
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
     };
     let mut found = search::run(
         eqs,
@@ -708,6 +745,7 @@ pub fn decide_raid10(
         pairs.len(),
         &sizes,
         first_informative,
+        &[],
         ev,
         &hint0,
     )?;
@@ -744,3 +782,7 @@ pub fn decide_raid10(
     }
     Some((verdict, cands))
 }
+
+#[cfg(test)]
+#[path = "anchored_tests.rs"]
+mod tests;

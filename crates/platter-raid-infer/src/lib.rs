@@ -55,8 +55,10 @@ mod linear;
 mod member_offsets;
 pub mod naturalness;
 mod order_beam;
+pub mod parity_copies;
 pub mod parity_pos;
 pub mod placement;
+mod promote;
 mod raid0_order;
 mod raid10;
 pub mod raid6;
@@ -180,6 +182,7 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
         kinds: anchored::kinds(&anchors),
         member_sizes: members.iter().map(|m| m.len()).collect(),
         starts: anchored::starts(&anchors),
+        array_starts: anchored::array_starts(&anchors),
     };
     let (mut verdict, mut candidates) = match mirror_with_offsets(members, &anchors)? {
         Some(found) if opts.hint.level.is_none_or(|l| l == Level::Raid1) => found,
@@ -535,12 +538,8 @@ fn far_copies_cross(members: &[&dyn Source], starts: &[u64]) -> Result<bool> {
 }
 
 /// How many candidates are checked on their assembled array.
-const VALIDATED: usize = 6;
+pub(crate) const VALIDATED: usize = 6;
 
-/// Checks the file systems inside the top candidates' arrays and adjusts
-/// the verdict: a confident answer whose array fails the checks becomes
-/// ambiguous; among ambiguous candidates, the only one whose array passes
-/// (when the others fail or hold no recognisable file system) is promoted.
 /// True when the structures show a partition table or a file system that
 /// validation finds on a right candidate (one that starts at array offset
 /// 0 or in a partition; not behind LVM or LUKS).
@@ -556,6 +555,10 @@ fn fs_expected(anchors: &[structures::Anchor]) -> bool {
         .any(|a| matches!(a.kind, K::Lvm2Label | K::LuksHeader))
 }
 
+/// Checks the file systems inside the top candidates' arrays and adjusts
+/// the verdict: a confident answer whose array fails the checks becomes
+/// ambiguous; among ambiguous candidates, the only one whose array passes
+/// (when the others fail or hold no recognisable file system) is promoted.
 fn validate_candidates(
     members: &[&dyn Source],
     verdict: &mut Verdict,
@@ -602,61 +605,10 @@ fn validate_candidates(
                 };
             }
         }
-        Verdict::Ambiguous { reason } => {
-            let passing: Vec<usize> = candidates
-                .iter()
-                .take(VALIDATED)
-                .enumerate()
-                .filter(|(_, c)| {
-                    complete(c, members.len())
-                        && c.evidence
-                            .validation
-                            .as_ref()
-                            .is_some_and(|v| v.checks >= 16 && v.passed == v.checks)
-                })
-                .map(|(i, _)| i)
-                .collect();
-            // A candidate that reads little of the file system (members
-            // missing, metadata mapped to zeros) passes few checks: it does
-            // not stand against one that passes many.
-            let checks = |i: usize| {
-                candidates[i]
-                    .evidence
-                    .validation
-                    .as_ref()
-                    .map_or(0, |v| v.checks)
-            };
-            let best = passing.iter().copied().max_by_key(|&i| checks(i));
-            let strong: Vec<usize> = passing
-                .iter()
-                .copied()
-                .filter(|&i| best.is_some_and(|b| 2 * checks(i) >= checks(b)))
-                .collect();
-            // Validation must have shown it discriminates: another
-            // complete candidate read the file system and failed (one with
-            // members unseated fails where it reads rebuilt or missing
-            // data, which says nothing of the winner), or one that differs
-            // from the only strong one in its data offset alone did not
-            // find at its array's start the file system the structures
-            // show there.
-            let shifted = |c: &Candidate| {
-                strong.first().is_some_and(|&w| {
-                    let w = &candidates[w];
-                    (c.level, c.layout, c.chunk_bytes, &c.order)
-                        == (w.level, w.layout, w.chunk_bytes, &w.order)
-                        && c.data_offset_bytes != w.data_offset_bytes
-                })
-            };
-            let discriminating = candidates.iter().take(VALIDATED).any(|c| {
-                c.evidence.validation.as_ref().is_some_and(|v| {
-                    (complete(c, members.len())
-                        && v.checks >= validation::MIN_CHECKS
-                        && !validation::passes(v))
-                        || (fs_expected && v.checks == 0 && shifted(c))
-                })
-            });
-            if let ([winner], true) = (&strong[..], discriminating) {
-                let winner = *winner;
+        Verdict::Ambiguous { .. } => {
+            if let Some(winner) =
+                promote::validated_winner(&candidates[..], members.len(), fs_expected)
+            {
                 let v = candidates[winner]
                     .evidence
                     .validation
@@ -664,7 +616,6 @@ fn validate_candidates(
                     .unwrap_or_default();
                 let c = candidates.remove(winner);
                 candidates.insert(0, c);
-                let _ = reason;
                 *verdict = Verdict::Found;
                 let next = candidates
                     .get(1)

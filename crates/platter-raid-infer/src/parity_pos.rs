@@ -256,15 +256,26 @@ pub fn find(samples: &Samples, n: usize, slots: usize, offsets: &[u64]) -> Vec<R
         return Vec::new();
     }
     let blocks = measure(samples, n);
+    best(offsets, |chunk, off| {
+        rotation(&blocks, n, slots, chunk, off)
+            .filter(|r| r.consistent as f64 >= MIN_CONSISTENCY * r.rows as f64)
+    })
+}
+
+/// The rotations of best merit (rows that follow the rotation, less
+/// twice those that do not) that `rotation` shows over every chunk size of
+/// [`chunks`] and every offset: several when offsets a whole number of
+/// rows apart fit equally.
+pub(crate) fn best(
+    offsets: &[u64],
+    mut rotation: impl FnMut(u64, u64) -> Option<Rotation>,
+) -> Vec<Rotation> {
     let mut best: Vec<(i64, Rotation)> = Vec::new();
     for chunk in chunks() {
         for &off in offsets {
-            let Some(r) = rotation(&blocks, n, slots, chunk, off) else {
+            let Some(r) = rotation(chunk, off) else {
                 continue;
             };
-            if (r.consistent as f64) < MIN_CONSISTENCY * r.rows as f64 {
-                continue;
-            }
             let merit = r.consistent as i64 - 2 * (r.rows - r.consistent) as i64;
             match best.first().map(|(b, _)| *b) {
                 Some(b) if merit < b => {}

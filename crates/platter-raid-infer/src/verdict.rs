@@ -166,6 +166,8 @@ pub struct Structures<'a> {
     /// (an MBR, a GPT header less 512, a boot sector or superblock less
     /// its own offset), lowest first.
     pub starts: Vec<u64>,
+    /// Member offsets where the array may start ([`anchored::array_starts`]).
+    pub array_starts: Vec<u64>,
 }
 
 /// Combines the structure-based decision with the parity/continuity one.
@@ -247,6 +249,7 @@ fn decide_inner(
             n,
             &st.member_sizes,
             s.first_informative_offset,
+            &st.array_starts,
             &base_evidence(s),
             hint,
         )
@@ -324,10 +327,24 @@ fn decide_inner(
         // Where the content puts parity pins the rotation; the structures
         // then only choose among the layouts it allows.
         if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
-            if let Some(found) = rotation_raid5(samples, st, n, n, s.first_informative_offset, &ev)
+            if let Some(found) =
+                rotation_raid5(samples, st, n, n, s.first_informative_offset, &ev, false)
             {
                 return found;
             }
+        }
+        // Content that does not repeat (random, compressed) shows no
+        // parity by its repeat rate; a sparse array still shows it by the
+        // sectors parity copies. An open answer from those yields to the
+        // structures and continuity when they decide, and stands (for
+        // validation to weigh) when they do not.
+        let copies = if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
+            rotation_raid5(samples, st, n, n, s.first_informative_offset, &ev, true)
+        } else {
+            None
+        };
+        if let Some(found) = copies.as_ref().filter(|(v, _)| *v == Verdict::Found) {
+            return found.clone();
         }
         let hint = &constant_parity(samples, n, hint, false);
         let a = anchored::decide(
@@ -337,10 +354,11 @@ fn decide_inner(
             n,
             &st.member_sizes,
             s.first_informative_offset,
+            &st.array_starts,
             &ev,
             hint,
         );
-        return combine(a, st, n, || {
+        let decided = combine(a, st, n, || {
             if n > crate::order_beam::MAX_MEMBERS {
                 return unsupported(format!(
                     "RAID5/4 parity on {:.1}% of informative sectors, but without self-locating structures the order search supports at most {} members",
@@ -350,6 +368,10 @@ fn decide_inner(
             }
             decide_raid5(samples, n, offset, ev.clone())
         });
+        return match copies {
+            Some(open) if decided.0 != Verdict::Found => open,
+            _ => decided,
+        };
     }
     // A stale member breaks P and Q in the rows written since it left;
     // elsewhere Q still sits on one member per row, which nothing but
@@ -363,6 +385,7 @@ fn decide_inner(
             n,
             &st.member_sizes,
             s.first_informative_offset,
+            &st.array_starts,
             &ev,
             hint,
         );
@@ -382,8 +405,15 @@ fn decide_inner(
     // parity rotated).
     let mut rotation = None;
     if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
-        if let Some(found) = rotation_raid5(samples, st, n, n + 1, s.first_informative_offset, &ev)
-        {
+        if let Some(found) = rotation_raid5(
+            samples,
+            st,
+            n,
+            n + 1,
+            s.first_informative_offset,
+            &ev,
+            false,
+        ) {
             if found.0 == Verdict::Found {
                 return found;
             }
@@ -397,6 +427,7 @@ fn decide_inner(
         n,
         &st.member_sizes,
         s.first_informative_offset,
+        &st.array_starts,
         &ev,
         &constant_parity(samples, n, hint, true),
     ) {

@@ -282,6 +282,12 @@ fn regressions() {
             not_wrong,
             "a RAID5 with parity always on one member and a data member missing, which fits a RAID0",
         ),
+        (
+            2,
+            81,
+            found,
+            "a RAID0 at 17 KiB whose FAT boot sector is alone on its member, before any sector two members share",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");

@@ -23,18 +23,7 @@ use platter_raid::recipe::{Recipe, RecipeMember};
 use platter_raid_infer::{Options, Report, Verdict, infer};
 use striper::{MdLevel, MemSink, Spec, stripe};
 
-/// xorshift bytes.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use common::noise;
 
 /// A 16 MiB ext4 (4 KiB blocks, small groups) holding text files and a
 /// random file, made by mkfs.ext4 -d; `None` without mkfs.ext4.

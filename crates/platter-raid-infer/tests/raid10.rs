@@ -21,18 +21,7 @@ use platter_raid::geometry::{Layout, Level, Raid10Layout};
 use platter_raid_infer::{Report, Verdict};
 use striper::{MdLevel, MemSink, Spec, stripe};
 
-/// xorshift bytes.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use common::noise;
 
 /// Text files and a random file to fill a file system with.
 fn content_dir(root: &Path) -> std::path::PathBuf {

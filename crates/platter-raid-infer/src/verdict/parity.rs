@@ -114,6 +114,9 @@ pub(super) fn decide_raid6(
 /// `slots = n + 1`, the missing one); the self-locating structures, the
 /// first data and continuity choose among asymmetric/symmetric and offsets
 /// a whole number of rows apart.
+///
+/// With `by_copies`, the rotation comes from the sectors parity copies
+/// ([`crate::parity_copies`]) instead of the repeat rate.
 pub(super) fn rotation_raid5(
     samples: &Samples,
     st: &Structures<'_>,
@@ -121,10 +124,15 @@ pub(super) fn rotation_raid5(
     slots: usize,
     first_informative: Option<u64>,
     ev: &Evidence,
+    by_copies: bool,
 ) -> Option<(Verdict, Vec<Candidate>)> {
     let member_bytes = st.member_sizes.iter().copied().min().unwrap_or(0);
     let offsets = crate::search::offsets(first_informative, member_bytes);
-    let rotations = crate::parity_pos::find(samples, n, slots, &offsets);
+    let rotations = if by_copies {
+        crate::parity_copies::find(samples, n, slots, &offsets)
+    } else {
+        crate::parity_pos::find(samples, n, slots, &offsets)
+    };
     let first_data = first_informative.map(|f| f / OFFSET_ALIGN * OFFSET_ALIGN);
     // (candidate, structures explained, prior: file systems at array
     // offset 0 and data starting at the first data).

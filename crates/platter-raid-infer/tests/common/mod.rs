@@ -336,3 +336,17 @@ pub fn fat_image(root: &Path, mib: u64, paths: &[PathBuf]) -> Option<Vec<u8>> {
     );
     Some(std::fs::read(&img).unwrap())
 }
+
+/// Deterministic pseudo-random bytes (xorshift): content that never
+/// repeats, like compressed or encrypted files.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}

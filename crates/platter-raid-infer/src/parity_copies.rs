@@ -1,0 +1,294 @@
+//! Where RAID5 parity sits, from copies: in a row where only one data
+//! chunk holds data at some sector, the parity chunk is a copy of it
+//! there, so exactly two members hold the same non-zero sector at the
+//! same offset. Within one row the parity member takes part in every such
+//! copy and each data member only in its own, so a row whose copies name
+//! two or more partners names its parity member: the one they share.
+//!
+//! This needs no repetitive content: it works on random and compressed
+//! data, which [`crate::parity_pos`]'s repeat-rate test cannot read, as
+//! long as the array is sparse somewhere (partly filled file systems,
+//! zero-filled files, unwritten space between structures). Rows with one
+//! partner only narrow the parity to two members; the rotation (residue
+//! `k` of the row number puts parity on one member, a different one for
+//! each `k`) settles the rest by elimination.
+//!
+//! Two data chunks can also be equal (a FAT and its copy side by side),
+//! but then the parity of that sector is zero and the row's copies
+//! disagree on a hub, or the residue's rows do: such rows count against
+//! the chunk size and offset, which must explain nearly every row.
+
+use std::collections::BTreeMap;
+
+use crate::parity_pos::Rotation;
+use crate::sample::{SECTOR, Samples};
+
+/// Decided residues need this many rows with copies each.
+const MIN_ROWS_PER_RESIDUE: usize = 2;
+/// Rows with copies that disagree with their residue may be at most this
+/// share of all rows with copies.
+const MAX_CONFLICT_SHARE: f64 = 0.05;
+/// Distinct byte values a copied sector must hold: fills and short
+/// patterns (0xFF runs, repeated words) are equal anywhere.
+const MIN_DISTINCT_BYTES: usize = 16;
+/// Copies scanned at most (bounds the work).
+const MAX_COPIES: usize = 1 << 16;
+
+/// One copy: members `a` and `b` hold the same non-zero sector at member
+/// offset `offset`, and every other member holds zeros there.
+#[derive(Debug, Clone, Copy)]
+struct Copy {
+    offset: u64,
+    a: usize,
+    b: usize,
+}
+
+fn rich(sector: &[u8]) -> bool {
+    let mut seen = [false; 256];
+    let mut distinct = 0;
+    for &b in sector {
+        if !std::mem::replace(&mut seen[b as usize], true) {
+            distinct += 1;
+            if distinct >= MIN_DISTINCT_BYTES {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn copies(samples: &Samples, n: usize) -> Vec<Copy> {
+    let mut out = Vec::new();
+    for w in &samples.windows {
+        for i in 0..w.sectors() {
+            let mut nz = (0..n).filter(|&m| w.sector(m, i).iter().any(|&x| x != 0));
+            let (Some(a), Some(b), None) = (nz.next(), nz.next(), nz.next()) else {
+                continue;
+            };
+            let sa = w.sector(a, i);
+            if sa == w.sector(b, i) && rich(sa) {
+                out.push(Copy {
+                    offset: w.offset + (i * SECTOR) as u64,
+                    a,
+                    b,
+                });
+                if out.len() >= MAX_COPIES {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Members that may hold a row's parity: those in every copy of the row
+/// (a bit set; empty when the copies share no member).
+fn row_sets(copies: &[Copy], chunk: u64, offset: u64) -> BTreeMap<u64, u32> {
+    let mut rows: BTreeMap<u64, u32> = BTreeMap::new();
+    for c in copies {
+        let Some(rel) = c.offset.checked_sub(offset) else {
+            continue;
+        };
+        let set = (1u32 << c.a) | (1 << c.b);
+        *rows.entry(rel / chunk).or_insert(u32::MAX) &= set;
+    }
+    rows
+}
+
+fn rotation(copies: &[Copy], n: usize, slots: usize, chunk: u64, offset: u64) -> Option<Rotation> {
+    let rows = row_sets(copies, chunk, offset);
+    let all = (1u32 << n) - 1;
+    let mut residue = vec![all; slots];
+    let mut count = vec![0usize; slots];
+    let mut conflicts = 0usize;
+    for (&r, &set) in &rows {
+        let k = (r % slots as u64) as usize;
+        if set == 0 || residue[k] & set == 0 {
+            conflicts += 1;
+            continue;
+        }
+        residue[k] &= set;
+        count[k] += 1;
+    }
+    let total: usize = count.iter().sum::<usize>() + conflicts;
+    if total == 0 || conflicts as f64 > MAX_CONFLICT_SHARE * total as f64 {
+        return None;
+    }
+    // Elimination: a residue down to one member seats it; no other
+    // residue may then hold it.
+    let mut seated: Vec<Option<usize>> = vec![None; slots];
+    loop {
+        let mut changed = false;
+        for k in 0..slots {
+            if seated[k].is_some() || count[k] < MIN_ROWS_PER_RESIDUE {
+                continue;
+            }
+            let taken = seated.iter().flatten().fold(0u32, |acc, &m| acc | 1 << m);
+            let left = residue[k] & !taken;
+            if left == 0 {
+                return None;
+            }
+            if left.count_ones() == 1 {
+                seated[k] = Some(left.trailing_zeros() as usize);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let open: Vec<usize> = (0..slots).filter(|&k| seated[k].is_none()).collect();
+    let unseated: Vec<usize> = (0..n).filter(|m| !seated.contains(&Some(*m))).collect();
+    match (slots - n, open.as_slice(), unseated.as_slice()) {
+        (_, [], []) => {}
+        // The one residue without evidence takes the one member left.
+        (0, [k], [m]) if residue[*k] >> m & 1 == 1 => {
+            seated[*k] = Some(*m);
+        }
+        // A member missing: its residue shows no copies at all.
+        (1, [k], []) if count[*k] == 0 => {}
+        _ => return None,
+    }
+    let decided: usize = (0..slots)
+        .filter(|&k| seated[k].is_some())
+        .map(|k| count[k])
+        .sum();
+    Some(Rotation {
+        chunk_bytes: chunk,
+        data_offset: offset,
+        parity: seated,
+        rows: decided + conflicts,
+        consistent: decided,
+    })
+}
+
+/// The parity rotations the copies show best over chunk sizes of 4 KiB to
+/// 4 MiB and the given data offsets (several when offsets a whole number
+/// of rows apart fit equally), or none when none is clear. `slots` is as
+/// for [`crate::parity_pos::find`].
+pub fn find(samples: &Samples, n: usize, slots: usize, offsets: &[u64]) -> Vec<Rotation> {
+    if slots < 3 || n > 31 || !(n..=n + 1).contains(&slots) {
+        return Vec::new();
+    }
+    let copies = copies(samples, n);
+    if copies.is_empty() {
+        return Vec::new();
+    }
+    crate::parity_pos::best(offsets, |chunk, off| {
+        rotation(&copies, n, slots, chunk, off)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::SampleWindow;
+    use crate::structures::test_support::noise;
+    use platter_raid::geometry::{Geometry, Layout, Level, ParityLayout};
+
+    /// Random data, sparse: each 512-byte sector is random or zero (one
+    /// in three random), as in a partly filled volume of compressed files.
+    fn sparse(len: usize, seed: u64) -> Vec<u8> {
+        let mut out = noise(seed, len);
+        let picks = noise(seed ^ 0x5eed, len / 512);
+        for (s, p) in out.chunks_mut(512).zip(picks) {
+            if p % 3 != 0 {
+                s.fill(0);
+            }
+        }
+        out
+    }
+
+    /// An independent right-asymmetric RAID5 striper (md's algorithm 1):
+    /// parity on disk `r mod n`, data on the others in disk order. With
+    /// `parity_disk` set, parity sits on that disk in every row (RAID4).
+    fn stripe(data: &[u8], n: usize, chunk: usize, parity_disk: Option<usize>) -> Vec<Vec<u8>> {
+        let rows = data.len() / (chunk * (n - 1));
+        let mut disks = vec![vec![0u8; rows * chunk]; n];
+        for r in 0..rows {
+            let p = parity_disk.unwrap_or(r % n);
+            for d in 0..n - 1 {
+                let src = &data[(r * (n - 1) + d) * chunk..][..chunk];
+                let disk = if d < p { d } else { d + 1 };
+                disks[disk][r * chunk..][..chunk].copy_from_slice(src);
+                for (x, y) in disks[p][r * chunk..][..chunk].iter_mut().zip(src) {
+                    *x ^= y;
+                }
+            }
+        }
+        disks
+    }
+
+    fn samples(data: Vec<Vec<u8>>) -> Samples {
+        Samples {
+            windows: vec![SampleWindow { offset: 0, data }],
+            bytes_read_per_member: 0,
+            common_bytes: 0,
+        }
+    }
+
+    /// Images in the order `perm` (image `i` is disk `perm[i]`), and
+    /// `order[slot]` = image.
+    fn shuffled(disks: &[Vec<u8>], perm: &[usize]) -> (Vec<Vec<u8>>, Vec<Option<usize>>) {
+        let mut order = vec![None; perm.len()];
+        for (img, &disk) in perm.iter().enumerate() {
+            order[disk] = Some(img);
+        }
+        (perm.iter().map(|&d| disks[d].clone()).collect(), order)
+    }
+
+    #[test]
+    fn sparse_random_raid5_shows_its_rotation_by_copies() {
+        let (n, chunk) = (5, 32 << 10);
+        let disks = stripe(&sparse(4 << 20, 7), n, chunk, None);
+        let (images, order) = shuffled(&disks, &[2, 4, 0, 3, 1]);
+        let s = samples(images);
+        let found = find(&s, n, n, &[0, 4096]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let r = &found[0];
+        assert_eq!((r.chunk_bytes, r.data_offset), (chunk as u64, 0));
+        assert_eq!(r.consistent, r.rows, "{r:?}");
+        let truth = Geometry::new(
+            Level::Raid5,
+            Layout::Parity(ParityLayout::RightAsymmetric),
+            chunk as u64,
+            n,
+        )
+        .with_order(&order);
+        assert!(r.geometries().contains(&truth), "{:?}", r.geometries());
+    }
+
+    /// RAID4 puts every row's parity on one member, which cannot hold
+    /// every residue; a RAID0 of sparse random data and dense random
+    /// data hold no copies at all.
+    #[test]
+    fn constant_parity_raid0_and_dense_data_show_no_rotation() {
+        let (n, chunk) = (4, 16 << 10);
+        let raid4 = stripe(&sparse(3 << 20, 11), n, chunk, Some(3));
+        assert!(find(&samples(raid4), n, n, &[0]).is_empty());
+        let raid0 = crate::structures::test_support::stripe(&sparse(4 << 20, 12), n, chunk);
+        assert!(find(&samples(raid0.clone()), n, n, &[0]).is_empty());
+        assert!(find(&samples(raid0), n, n + 1, &[0]).is_empty());
+        let dense = stripe(&noise(13, 3 << 20), n, chunk, None);
+        assert!(find(&samples(dense), n, n, &[0]).is_empty());
+    }
+
+    /// Two data chunks equal in a row (a FAT and its copy side by side)
+    /// share no member with the row's parity copies: the row contradicts
+    /// itself and is not read as naming a parity member.
+    #[test]
+    fn equal_data_chunks_make_a_row_contradict_itself() {
+        let c = |offset, a, b| Copy { offset, a, b };
+        // Row 0: parity copies with two partners name member 2; row 1:
+        // copies between data members 0 and 1 next to parity copies of 2
+        // and 3 leave no common member.
+        let copies = [c(0, 2, 0), c(512, 2, 1), c(4096, 0, 1), c(4608, 2, 3)];
+        let rows = row_sets(&copies, 4096, 0);
+        assert_eq!(rows[&0], 1 << 2);
+        assert_eq!(rows[&1], 0);
+        // A fill or a short pattern is equal anywhere and is no copy.
+        assert!(!rich(&[0xff; 512]));
+        assert!(!rich(&b"0123456789".repeat(52)[..512]));
+        assert!(rich(&noise(3, 512)));
+    }
+}

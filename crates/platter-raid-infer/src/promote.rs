@@ -1,0 +1,162 @@
+//! Among ambiguous candidates, the one validation alone picks: the only
+//! complete candidate whose assembled array passes many file-system checks
+//! and every one, when validation has shown it can tell candidates apart.
+
+use crate::report::Candidate;
+use crate::validation;
+
+/// How many candidates validation looks at.
+const VALIDATED: usize = crate::VALIDATED;
+/// Checks a winner must pass, all of them.
+const MIN_WINNER_CHECKS: u64 = 16;
+
+/// The index of the candidate validation picks among the first
+/// [`VALIDATED`] of an ambiguous answer, or `None`.
+///
+/// - The winner seats all `images` members, passes at least
+///   [`MIN_WINNER_CHECKS`] checks and fails none, and no other such
+///   candidate passes half as many checks or more.
+/// - Validation must have shown it discriminates:
+///   - another complete candidate read the file system and failed (one
+///     with members unseated fails where it reads rebuilt or missing data,
+///     which says nothing of the winner); or
+///   - one that differs from the winner in its data offset alone did not
+///     find the file system the structures show (`fs_expected`); or
+///   - a complete rival found no file system at all where the structures
+///     show one, and the winner explains every structure. A winner that
+///     leaves some unexplained (a member at a wrong offset, or stale) may
+///     read the checked parts of its file system from the right members
+///     only, so a rival that reads nothing does not make it right.
+pub(crate) fn validated_winner(
+    candidates: &[Candidate],
+    images: usize,
+    fs_expected: bool,
+) -> Option<usize> {
+    let top = &candidates[..candidates.len().min(VALIDATED)];
+    let checks = |c: &Candidate| c.evidence.validation.as_ref().map_or(0, |v| v.checks);
+    let passing: Vec<usize> = top
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            crate::complete(c, images)
+                && c.evidence
+                    .validation
+                    .as_ref()
+                    .is_some_and(|v| v.checks >= MIN_WINNER_CHECKS && v.passed == v.checks)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    // A candidate that reads little of the file system (members missing,
+    // metadata mapped to zeros) passes few checks: it does not stand
+    // against one that passes many.
+    let best = passing.iter().map(|&i| checks(&top[i])).max()?;
+    let strong: Vec<usize> = passing
+        .into_iter()
+        .filter(|&i| 2 * checks(&top[i]) >= best)
+        .collect();
+    let [winner] = strong[..] else {
+        return None;
+    };
+    let w = &top[winner];
+    let shifted = |c: &Candidate| {
+        (c.level, c.layout, c.chunk_bytes, &c.order) == (w.level, w.layout, w.chunk_bytes, &w.order)
+            && c.data_offset_bytes != w.data_offset_bytes
+    };
+    let clean = w
+        .evidence
+        .anchors_considered
+        .is_some_and(|k| k > 0 && w.evidence.anchors_explained == Some(k));
+    let discriminating = top.iter().any(|c| {
+        let complete = crate::complete(c, images);
+        c.evidence.validation.as_ref().is_some_and(|v| {
+            (complete && v.checks >= validation::MIN_CHECKS && !validation::passes(v))
+                || (fs_expected && v.checks == 0 && (shifted(c) || (clean && complete)))
+        })
+    });
+    discriminating.then_some(winner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Evidence;
+    use crate::structures::Validation;
+    use platter_raid::geometry::{Geometry, Layout, Level, ParityLayout};
+
+    fn cand(layout: ParityLayout, order: &[usize], checks: u64, passed: u64) -> Candidate {
+        let order: Vec<Option<usize>> = order.iter().copied().map(Some).collect();
+        let geometry = Geometry::new(Level::Raid5, Layout::Parity(layout), 65536, order.len())
+            .with_order(&order);
+        Candidate {
+            level: Level::Raid5,
+            layout: Some(layout),
+            chunk_bytes: 65536,
+            order,
+            data_offset_bytes: 0,
+            score: 1.0,
+            margin: 0.0,
+            evidence: Evidence {
+                anchors_explained: Some(96),
+                anchors_considered: Some(96),
+                validation: Some(Validation {
+                    checks,
+                    passed,
+                    ..Validation::default()
+                }),
+                ..Evidence::default()
+            },
+            geometry,
+        }
+    }
+
+    /// Seed 1 case 126 of the accuracy harness: four layouts explain every
+    /// structure; one array passes 133 of 133 checks, one 128 of 133, and
+    /// the others find no file system at all.
+    #[test]
+    fn a_rival_that_finds_no_file_system_lets_a_clean_winner_through() {
+        use ParityLayout as P;
+        let cands = vec![
+            cand(P::LeftSymmetric, &[1, 0, 3, 2], 0, 0),
+            cand(P::RightSymmetric, &[2, 3, 0, 1], 133, 128),
+            cand(P::RightAsymmetric, &[2, 3, 0, 1], 133, 133),
+        ];
+        assert_eq!(validated_winner(&cands, 4, true), Some(2));
+        // Without a file system the structures expect, finding none
+        // proves nothing.
+        assert_eq!(validated_winner(&cands, 4, false), None);
+        // A winner that leaves structures unexplained is not promoted by
+        // a rival that reads nothing.
+        let mut unclean = cands.clone();
+        unclean[2].evidence.anchors_explained = Some(83);
+        assert_eq!(validated_winner(&unclean, 4, true), None);
+        // A rival that reads the file system and fails discriminates
+        // whatever the winner explains.
+        unclean[0].evidence.validation = Some(Validation {
+            checks: 20,
+            passed: 3,
+            ..Validation::default()
+        });
+        assert_eq!(validated_winner(&unclean, 4, true), Some(2));
+    }
+
+    #[test]
+    fn two_strong_arrays_or_an_incomplete_winner_promote_nothing() {
+        use ParityLayout as P;
+        let mut cands = vec![
+            cand(P::LeftSymmetric, &[1, 0, 3, 2], 0, 0),
+            cand(P::RightSymmetric, &[2, 3, 0, 1], 100, 100),
+            cand(P::RightAsymmetric, &[2, 3, 0, 1], 133, 133),
+        ];
+        assert_eq!(validated_winner(&cands, 4, true), None);
+        cands.remove(1);
+        cands[1].order[3] = None;
+        cands[1].geometry.slots[3].image = None;
+        assert_eq!(validated_winner(&cands, 4, true), None);
+        // Too few checks to stand on.
+        let few = vec![
+            cand(P::LeftSymmetric, &[1, 0, 3, 2], 0, 0),
+            cand(P::RightAsymmetric, &[2, 3, 0, 1], 10, 10),
+        ];
+        assert_eq!(validated_winner(&few, 4, true), None);
+    }
+}
