@@ -47,19 +47,19 @@ fn mapping(g: &Geometry, sizes: &[u64]) -> Option<Mapping> {
 /// Array offsets of chunk boundaries of `g`: half spread over the head of
 /// the array (where file systems keep their metadata), half over all of
 /// it.
-fn boundary_points(g: &Geometry, m: &Mapping, members: usize) -> Vec<u64> {
+fn boundary_points(g: &Geometry, m: &Mapping, members: usize, per_candidate: usize) -> Vec<u64> {
     let chunk = g.chunk_bytes.max(SECTOR as u64);
     let size = m.array_size();
     if size < 4 * chunk {
         return Vec::new();
     }
     let head = size.min(HEAD_BYTES * members as u64);
-    let half = PER_CANDIDATE / 2;
-    let mut v = Vec::with_capacity(PER_CANDIDATE);
+    let half = per_candidate / 2;
+    let mut v = Vec::with_capacity(per_candidate);
     for span in [head, size] {
         let step = (span / half as u64).max(chunk);
         let mut p = chunk;
-        while p + 2 * (SECTOR as u64) <= span && v.len() < PER_CANDIDATE {
+        while p + 2 * (SECTOR as u64) <= span && v.len() < per_candidate {
             v.push(p / chunk * chunk);
             p += step;
         }
@@ -72,13 +72,34 @@ fn boundary_points(g: &Geometry, m: &Mapping, members: usize) -> Vec<u64> {
 /// or a read error.
 fn sector(members: &[&dyn Source], g: &Geometry, m: &Mapping, off: u64) -> Option<(Vec<u8>, u64)> {
     let loc = m.locate(off)?;
-    let image = g.slots.get(loc.slot)?.image?;
-    let mut buf = vec![0u8; SECTOR];
-    members
-        .get(image)?
-        .read_exact_at(&mut buf, loc.member_offset)
-        .ok()?;
-    Some((buf, (image as u64) << 48 ^ loc.member_offset))
+    let read = |image: usize, at: u64| -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; SECTOR];
+        members.get(image)?.read_exact_at(&mut buf, at).ok()?;
+        Some(buf)
+    };
+    let slot = g.slots.get(loc.slot)?;
+    if let Some(image) = slot.image {
+        return Some((
+            read(image, loc.member_offset)?,
+            (image as u64) << 48 ^ loc.member_offset,
+        ));
+    }
+    // A missing slot's data is the XOR of the rest of its row and P.
+    let row = m.row(loc.row?)?;
+    let p = row.p?;
+    let mut out = vec![0u8; SECTOR];
+    for s in row.data_slots.iter().copied().chain([p]) {
+        if s == loc.slot {
+            continue;
+        }
+        let other = g.slots.get(s)?;
+        let at = loc.member_offset - slot.data_offset + other.data_offset;
+        for (o, b) in out.iter_mut().zip(read(other.image?, at)?) {
+            *o ^= b;
+        }
+    }
+    let key = (0xFF00 + loc.slot as u64) << 48 ^ loc.member_offset;
+    Some((out, key))
 }
 
 /// The junctions of `g` at `points`.
@@ -114,11 +135,30 @@ pub(crate) fn rank(
     cands: &[Geometry],
     text: Option<&TextModel>,
 ) -> Vec<Scored> {
+    rank_at(members, sizes, cands, text, PER_CANDIDATE)
+}
+
+/// [`rank`] with `per_candidate` boundary points taken from each
+/// candidate.
+pub(crate) fn rank_at(
+    members: &[&dyn Source],
+    sizes: &[u64],
+    cands: &[Geometry],
+    text: Option<&TextModel>,
+    per_candidate: usize,
+) -> Vec<Scored> {
     let maps: Vec<Option<Mapping>> = cands.iter().map(|g| mapping(g, sizes)).collect();
     let mut points: Vec<u64> = cands
         .iter()
         .zip(&maps)
-        .filter_map(|(g, m)| Some(boundary_points(g, m.as_ref()?, members.len())))
+        .filter_map(|(g, m)| {
+            Some(boundary_points(
+                g,
+                m.as_ref()?,
+                members.len(),
+                per_candidate,
+            ))
+        })
         .flatten()
         .collect();
     points.sort_unstable();

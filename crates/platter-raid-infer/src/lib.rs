@@ -62,6 +62,7 @@ mod promote;
 mod raid0_order;
 mod raid10;
 pub mod raid6;
+pub mod raid6_degraded;
 pub mod report;
 pub mod sample;
 pub mod search;
@@ -69,6 +70,7 @@ pub mod signals;
 pub mod stale;
 pub mod structures;
 mod text_flow;
+mod tiebreak;
 mod validation;
 mod verdict;
 
@@ -191,6 +193,13 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
             None => verdict::decide(&samples, &signals, n, &st, &opts.hint),
         },
     };
+    tiebreak::by_continuity(
+        members,
+        &samples,
+        &st.member_sizes,
+        &mut verdict,
+        &mut candidates,
+    );
     if verdict != Verdict::Found {
         let current = (verdict, candidates);
         (verdict, candidates) = linear::infer(

@@ -11,6 +11,7 @@ use crate::signals::{SignalSummary, Signals};
 use crate::{anchored, continuity, raid6};
 
 mod parity;
+mod raid6_missing;
 use parity::{constant_parity, decide_raid5, decide_raid6, rotation_raid5};
 
 /// Fewer informative sectors than this give no verdict.
@@ -398,6 +399,18 @@ fn decide_inner(
             }
             decide_raid6(samples, signals, n, offset, ev.clone())
         });
+    }
+    // A RAID6 with one member missing keeps one GF(2^8) relation per row.
+    if let Some(found) = raid6_missing::decide(
+        samples,
+        signals,
+        n,
+        st,
+        s.first_informative_offset,
+        &ev,
+        hint,
+    ) {
+        return found;
     }
     // No parity visible: a RAID5 with a member missing still shows where
     // its parity sits in the content. An open answer from it yields to a

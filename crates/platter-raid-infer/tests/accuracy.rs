@@ -277,6 +277,18 @@ fn regressions() {
             "a RAID10 whose stale pair's first chunks are zeros, members at different starts",
         ),
         (
+            1,
+            114,
+            found,
+            "a RAID6 of 4 over FAT with a member missing: only the GF(2^8) relation each row keeps shows it",
+        ),
+        (
+            1,
+            17,
+            found,
+            "a RAID6 of 4 over text with a member missing, left-asymmetric told from left-symmetric by continuity",
+        ),
+        (
             2,
             65,
             not_wrong,

@@ -266,7 +266,7 @@ pub(super) fn constant_parity(
 }
 
 /// Structures a rotation candidate must explain beyond the next to win.
-const MIN_ROTATION_GAP: usize = 2;
+pub(super) const MIN_ROTATION_GAP: usize = 2;
 
 pub(super) fn decide_raid5(
     samples: &Samples,
