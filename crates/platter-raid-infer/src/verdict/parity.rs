@@ -139,13 +139,27 @@ pub(super) fn rotation_raid5(
     let mut ranked: Vec<(Candidate, usize, (usize, bool))> = Vec::new();
     for r in &rotations {
         let score = r.consistent as f64 / r.rows.max(1) as f64;
-        for g in r.geometries() {
+        // Where a partition table or file system says the array starts,
+        // less than a chunk from the rotation's offset, is tried too: the
+        // repeat rate cannot tell offsets a block apart, and a file system
+        // whose first blocks are zero (btrfs) moves the first data.
+        let shifted = starts_near(r.data_offset, r.chunk_bytes, &st.array_starts).map(|s| {
+            crate::parity_pos::Rotation {
+                data_offset: s,
+                ..r.clone()
+            }
+        });
+        for g in std::iter::once(r.clone())
+            .chain(shifted)
+            .flat_map(|r| r.geometries())
+        {
             let Layout::Parity(layout) = g.layout else {
                 continue;
             };
             if ranked.iter().any(|(c, _, _)| c.geometry == g) {
                 continue;
             }
+            let offset = g.slots.first().map_or(0, |x| x.data_offset);
             let fit = crate::fit::explain(st.eqs, n, member_bytes, &g);
             let explained = fit.as_ref().map_or(0, |f| f.explained);
             let at_zero = fit.as_ref().map_or(0, |f| f.origins_at_zero);
@@ -159,14 +173,14 @@ pub(super) fn rotation_raid5(
                     layout: Some(layout),
                     chunk_bytes: r.chunk_bytes,
                     order: g.slots.iter().map(|x| x.image).collect(),
-                    data_offset_bytes: r.data_offset,
+                    data_offset_bytes: offset,
                     score,
                     margin: 0.0,
                     evidence,
                     geometry: g,
                 },
                 explained,
-                (at_zero, Some(r.data_offset) == first_data),
+                (at_zero, Some(offset) == first_data),
             ));
         }
     }
@@ -227,6 +241,16 @@ pub(super) fn rotation_raid5(
         explained[1]
     );
     Some((Verdict::Ambiguous { reason }, cands))
+}
+
+/// The array starts (`starts`) less than a chunk from a rotation's data
+/// offset, other than it: rows keep their numbers there, so the rotation
+/// holds as it is.
+pub(super) fn starts_near(offset: u64, chunk: u64, starts: &[u64]) -> impl Iterator<Item = u64> {
+    starts
+        .iter()
+        .copied()
+        .filter(move |&s| s != offset && s.abs_diff(offset) < chunk)
 }
 
 /// `hint` with the member the content shows holding parity on every row,
@@ -331,4 +355,21 @@ pub(super) fn decide_raid5(
         }
     };
     (verdict, cands)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_near;
+
+    #[test]
+    fn array_starts_within_a_chunk_of_the_rotation_are_tried() {
+        // btrfs over a degraded RAID5 at 1 MiB: the repeat rate put the
+        // rotation 4 KiB late, the superblock copy says 1 MiB.
+        let starts = [1 << 20, 8 << 20, 4096];
+        let near: Vec<u64> = starts_near((1 << 20) + 4096, 512 << 10, &starts).collect();
+        assert_eq!(near, vec![1 << 20]);
+        // The rotation's own offset is not repeated; nothing near, nothing.
+        assert_eq!(starts_near(1 << 20, 64 << 10, &starts).count(), 0);
+        assert_eq!(starts_near(3 << 20, 64 << 10, &[]).count(), 0);
+    }
 }
