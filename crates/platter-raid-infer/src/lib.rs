@@ -231,13 +231,7 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
         };
     }
     let stale = find_stale(&samples, members, &mut verdict, &mut candidates).or(mirror_stale);
-    doubt::parity_member(
-        &samples,
-        &signals.summary,
-        &anchors,
-        &mut verdict,
-        &candidates,
-    );
+    doubt::parity_member(&samples, &signals.summary, &mut verdict, &candidates);
     if opts.hint != Hint::default() {
         let before = candidates.len();
         candidates.retain(|c| opts.hint.accepts(c));
