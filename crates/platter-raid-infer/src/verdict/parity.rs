@@ -219,13 +219,7 @@ pub(super) fn rotation_raid5(
                     })
         }
     };
-    let considered = ranked[0].0.evidence.anchors_considered.unwrap_or(0).max(1) as f64;
-    let margin = ranked
-        .get(1)
-        .map_or(1.0, |s| (ranked[0].1 as f64 - s.1 as f64) / considered);
-    let explained: Vec<usize> = ranked.iter().map(|r| r.1).collect();
-    let mut cands: Vec<Candidate> = ranked.into_iter().map(|r| r.0).collect();
-    cands[0].margin = margin;
+    let (cands, explained) = by_structures(ranked);
     if decided {
         return Some((Verdict::Found, cands));
     }
@@ -251,6 +245,29 @@ pub(super) fn starts_near(offset: u64, chunk: u64, starts: &[u64]) -> impl Itera
         .iter()
         .copied()
         .filter(move |&s| s != offset && s.abs_diff(offset) < chunk)
+}
+
+/// Candidates ranked by the structures they explain (best first, with
+/// its margin over the next in structures, as a share of those
+/// considered), and the count each explains.
+pub(super) fn by_structures(
+    ranked: Vec<(Candidate, usize, (usize, bool))>,
+) -> (Vec<Candidate>, Vec<usize>) {
+    let considered = ranked
+        .first()
+        .and_then(|r| r.0.evidence.anchors_considered)
+        .unwrap_or(0)
+        .max(1) as f64;
+    let margin = match (ranked.first(), ranked.get(1)) {
+        (Some(a), Some(b)) => (a.1 as f64 - b.1 as f64) / considered,
+        _ => 1.0,
+    };
+    let explained: Vec<usize> = ranked.iter().map(|r| r.1).collect();
+    let mut cands: Vec<Candidate> = ranked.into_iter().map(|r| r.0).collect();
+    if let Some(c) = cands.first_mut() {
+        c.margin = margin;
+    }
+    (cands, explained)
 }
 
 /// `hint` with the member the content shows holding parity on every row,

@@ -3,7 +3,7 @@
 //! members; the self-locating structures choose among the layouts that
 //! share its coefficients.
 
-use super::parity::MIN_ROTATION_GAP;
+use super::parity::{MIN_ROTATION_GAP, by_structures};
 use super::*;
 use crate::raid6_degraded;
 
@@ -78,13 +78,7 @@ pub(super) fn decide(
             top.1 >= second.1 + MIN_ROTATION_GAP || (top.1 >= second.1 && top.2 > second.2)
         }
     };
-    let considered = ranked[0].0.evidence.anchors_considered.unwrap_or(0).max(1) as f64;
-    let margin = ranked
-        .get(1)
-        .map_or(1.0, |s| (ranked[0].1 as f64 - s.1 as f64) / considered);
-    let explained: Vec<usize> = ranked.iter().map(|r| r.1).collect();
-    let mut cands: Vec<Candidate> = ranked.into_iter().map(|r| r.0).collect();
-    cands[0].margin = margin;
+    let (cands, explained) = by_structures(ranked);
     if decided {
         return Some((Verdict::Found, cands));
     }
