@@ -12,7 +12,7 @@ use crate::fit::{ARRAY_SPACE, Equation};
 use crate::report::{Candidate, Evidence, Verdict, describe};
 use crate::sample::Samples;
 use crate::search::{self, Family, Scored};
-use crate::structures::{ARRAY_KEY, Anchor, scan_all};
+use crate::structures::{ARRAY_KEY, Anchor, scan_all_lent};
 
 /// Fewer explained equations than this decide nothing.
 pub const MIN_EXPLAINED: usize = 8;
@@ -26,7 +26,10 @@ fn merit(f: &crate::fit::Fit) -> i64 {
     f.merit()
 }
 
-/// Every self-locating structure in the samples.
+/// Every self-locating structure in the samples. The XOR of all members
+/// (a missing RAID5 member's content) lends its ext4 superblocks, so the
+/// inodes on the members present are found when the primary superblock
+/// sat on the missing one.
 pub fn anchors(samples: &Samples, n: usize) -> Vec<Anchor> {
     let mut out = Vec::new();
     let bufs: Vec<(usize, u64, &[u8])> = samples
@@ -34,7 +37,9 @@ pub fn anchors(samples: &Samples, n: usize) -> Vec<Anchor> {
         .iter()
         .flat_map(|w| (0..n).map(move |m| (m, w.offset, w.data[m].as_slice())))
         .collect();
-    scan_all(&bufs, &mut out);
+    let xors = samples.xors(n);
+    let lent: Vec<(u64, &[u8])> = xors.iter().map(|(o, x)| (*o, x.as_slice())).collect();
+    scan_all_lent(&bufs, &lent, &mut out);
     out
 }
 

@@ -8,7 +8,7 @@
 //! not *found*. Two cheap, bounded measurements give each member's start:
 //!
 //! - **First data**: the first non-zero 512-byte sector of each member
-//!   (within [`SCAN_LIMIT_BYTES`], holes skipped through
+//!   (within [`scan_limit`], holes skipped through
 //!   [`Source::extents`]), ignoring md and DDF metadata sectors, snapped
 //!   down to a plausible data start (0, 4 KiB, 34 or 63 sectors, 64 KiB,
 //!   128 KiB, any MiB boundary…). This is only an upper bound: a member's
@@ -34,6 +34,7 @@ use std::hash::Hasher;
 use platter_core::source::{Extent, ExtentKind, SectorSize, clip};
 use platter_core::{Source, size::human_size};
 
+use crate::sample::HEAD_BYTES;
 use crate::{Candidate, Options, Report, Result, Verdict};
 
 mod lower;
@@ -42,8 +43,21 @@ use lower::lower_starts;
 
 /// Bytes per sector for the scan and the votes.
 const SECTOR: u64 = 512;
-/// How far into each member its first data is looked for.
+/// How far into each member its first data is looked for, at least.
 pub(crate) const SCAN_LIMIT_BYTES: u64 = 64 << 20;
+/// How far at most: mdadm reserves up to 128 MiB of reshape headroom
+/// before the data of large members (1/1024 of the member, from 1 MiB),
+/// plus its bitmap.
+const SCAN_LIMIT_MAX_BYTES: u64 = 256 << 20;
+
+/// How far into a member of `len` bytes its first data is looked for:
+/// [`SCAN_LIMIT_BYTES`], or 1/256 of the member up to
+/// [`SCAN_LIMIT_MAX_BYTES`], so the scan stays a small share of the member.
+pub(crate) fn scan_limit(len: u64) -> u64 {
+    (len / 256)
+        .clamp(SCAN_LIMIT_BYTES, SCAN_LIMIT_MAX_BYTES)
+        .min(len)
+}
 /// Read size of the scan and the votes.
 const BLOCK_BYTES: u64 = 1 << 20;
 /// Windows hashed per member for the copy votes, spread from its
@@ -59,6 +73,12 @@ const VOTE_DOMINANCE: u64 = 4;
 /// Distinct byte values a sector needs to vote (fill patterns, bitmaps and
 /// near-empty sectors repeat everywhere).
 const MIN_DISTINCT_BYTES: usize = 12;
+/// A data start shared by every member that is tried all the same: the
+/// sampler reads the first [`HEAD_BYTES`] of each member whole, where file
+/// systems keep their superblocks, boot sectors and tables, so data that
+/// starts this deep (md puts it 8–128 MiB into large members) shows its
+/// structures only in the views that begin at it.
+const DEEP_START: u64 = HEAD_BYTES / 2;
 /// Start vectors tried at most.
 pub(crate) const MAX_VECTORS: usize = 3;
 /// Smallest data area (bytes) a shifted member must keep.
@@ -123,6 +143,23 @@ pub(crate) fn retry(
         (report, shift, 0, Vec::new())
     };
     if !(report.verdict == Verdict::Found || better(&report, first)) {
+        return Ok(None);
+    }
+    // Starts that leave structures unexplained where the common offset
+    // explained every one, and more of them, are not the members' starts
+    // (copies between the members of a degraded array voted for a wrong
+    // shift, and validation then picked among arrays that read the same
+    // metadata).
+    let fit = |r: &Report| {
+        r.candidates.first().map_or((0, 0), |c| {
+            (
+                c.evidence.anchors_explained.unwrap_or(0),
+                c.evidence.anchors_considered.unwrap_or(0),
+            )
+        })
+    };
+    let ((got, of), (first_got, first_of)) = (fit(&report), fit(first));
+    if first_of > 0 && first_got == first_of && got < of && got < first_got {
         return Ok(None);
     }
     let mut report = map_back(
@@ -382,7 +419,7 @@ pub(crate) fn snap_down(x: u64) -> u64 {
 }
 
 /// True when a sector holds md or DDF metadata rather than array data.
-fn is_metadata(sector: &[u8]) -> bool {
+pub(crate) fn is_metadata(sector: &[u8]) -> bool {
     let Some(head) = sector.get(..4) else {
         return false;
     };
@@ -391,11 +428,11 @@ fn is_metadata(sector: &[u8]) -> bool {
     le == MD_MAGIC || le == MD_BITMAP_MAGIC || be == DDF_MAGIC
 }
 
-/// The first non-zero 512-byte sector of `m` within [`SCAN_LIMIT_BYTES`]
+/// The first non-zero 512-byte sector of `m` within [`scan_limit`]
 /// that is not md/DDF metadata (a metadata sector skips its 4 KiB), and the
 /// bytes read. Holes are skipped; unreadable ranges are passed over.
 pub(crate) fn first_data(m: &dyn Source) -> (Option<u64>, u64) {
-    let limit = m.len().min(SCAN_LIMIT_BYTES);
+    let limit = scan_limit(m.len());
     let extents = m.extents(0, limit).unwrap_or_else(|_| {
         vec![Extent {
             offset: 0,
@@ -585,10 +622,7 @@ fn components(edges: &[Edge], n: usize) -> Vec<(usize, i64)> {
 /// looks aligned.
 fn start_vectors(first: &[Option<u64>], edges: &[Edge], n: usize) -> Vec<Vec<u64>> {
     let comps = components(edges, n);
-    // Every member joined and all equal: the offsets do not differ.
-    if n > 0 && comps.iter().all(|&c| c == (comps[0].0, 0)) {
-        return Vec::new();
-    }
+    let joined = n > 0 && comps.iter().all(|&c| c == (comps[0].0, 0));
     let count = comps.iter().map(|c| c.0 + 1).max().unwrap_or(0);
     let mut base = vec![0u64; n];
     // A component starts where its members' first data allows: the common
@@ -606,6 +640,21 @@ fn start_vectors(first: &[Option<u64>], edges: &[Edge], n: usize) -> Vec<Vec<u64
                 base[i] = c.saturating_add(u64::try_from(x.1).unwrap_or(0));
             }
         }
+    }
+    // Data that starts past the sampler's whole-read head is tried from
+    // its start first, the same on every member (see [`DEEP_START`]): no
+    // member's data starts before the earliest first data. Copies between
+    // members can mislead here, since duplicate files vote too.
+    let deep = first
+        .iter()
+        .flatten()
+        .min()
+        .map(|&f| snap_down(f))
+        .filter(|&d| d >= DEEP_START);
+    let mut out: Vec<Vec<u64>> = deep.map(|d| vec![d; n]).into_iter().collect();
+    // Every member joined and all equal: the offsets do not differ.
+    if joined {
+        return out;
     }
     let mut vectors = vec![base.clone()];
     // Members alone in their component may have an all-zero first chunk:
@@ -637,7 +686,6 @@ fn start_vectors(first: &[Option<u64>], edges: &[Edge], n: usize) -> Vec<Vec<u64
         let min = v.iter().copied().min().unwrap_or(0);
         vectors.push(v.iter().map(|x| x - min).collect());
     }
-    let mut out: Vec<Vec<u64>> = Vec::new();
     for v in vectors {
         let aligned = v.iter().all(|&x| x == v[0]);
         if !aligned && !out.contains(&v) {
@@ -649,101 +697,4 @@ fn start_vectors(first: &[Option<u64>], edges: &[Edge], n: usize) -> Vec<Vec<u64
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use platter_core::MemSource;
-
-    fn text(len: usize, seed: u64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len);
-        let mut i = seed;
-        while out.len() < len {
-            out.extend_from_slice(format!("record {i:010} of seed {seed}: data\n").as_bytes());
-            i += 1;
-        }
-        out.truncate(len);
-        out
-    }
-
-    #[test]
-    fn snaps_to_plausible_starts() {
-        assert_eq!(snap_down(0), 0);
-        assert_eq!(snap_down(1024), 0);
-        assert_eq!(snap_down(4096 + 1024), 4096);
-        assert_eq!(snap_down(34 * 512 + 3), 34 * 512);
-        assert_eq!(snap_down((64 << 10) + 512), 64 << 10);
-        assert_eq!(snap_down((1 << 20) + 1024), 1 << 20);
-        assert_eq!(snap_down((1 << 20) + 8192), 1 << 20);
-        assert_eq!(snap_down((128 << 20) + 1024), 128 << 20);
-    }
-
-    #[test]
-    fn first_data_skips_zeros_and_metadata() {
-        let mut d = vec![0u8; 4 << 20];
-        // An md v1.2 superblock at 4 KiB, data from 1 MiB + 1 KiB.
-        d[4096..4100].copy_from_slice(&MD_MAGIC.to_le_bytes());
-        d[4096 + 100] = 7;
-        d[(1 << 20) + 1024] = 1;
-        let m = MemSource::new("m", d);
-        assert_eq!(first_data(&m).0, Some((1 << 20) + 1024));
-        let z = MemSource::new("z", vec![0u8; 1 << 20]);
-        assert_eq!(first_data(&z).0, None);
-        let e = MemSource::new("e", Vec::new());
-        assert_eq!(first_data(&e).0, None);
-    }
-
-    #[test]
-    fn scan_is_bounded() {
-        // Data only past the scan limit: not found, and at most the limit
-        // read.
-        let mut d = vec![0u8; (SCAN_LIMIT_BYTES + (1 << 20)) as usize];
-        let at = d.len() - 10;
-        d[at] = 1;
-        let m = MemSource::new("m", d);
-        let (f, read) = first_data(&m);
-        assert_eq!(f, None);
-        assert!(read <= SCAN_LIMIT_BYTES);
-    }
-
-    #[test]
-    fn mirrors_at_different_offsets_vote_their_difference() {
-        let body = text(2 << 20, 3);
-        let mut a = vec![0u8; 64 << 10];
-        a.extend_from_slice(&body);
-        let mut b = vec![0u8; 1 << 20];
-        b.extend_from_slice(&body);
-        let c = body.clone();
-        let srcs = [
-            MemSource::new("a", a),
-            MemSource::new("b", b),
-            MemSource::new("c", c),
-        ];
-        let refs: Vec<&dyn Source> = srcs.iter().map(|s| s as &dyn Source).collect();
-        let e = estimate(&refs);
-        assert_eq!(e.vectors.first(), Some(&vec![64 << 10, 1 << 20, 0]));
-    }
-
-    #[test]
-    fn aligned_members_give_nothing_to_try() {
-        let body = text(1 << 20, 5);
-        let srcs = [MemSource::new("a", body.clone()), MemSource::new("b", body)];
-        let refs: Vec<&dyn Source> = srcs.iter().map(|s| s as &dyn Source).collect();
-        assert!(estimate(&refs).vectors.is_empty());
-    }
-
-    #[test]
-    fn unrelated_members_fall_back_to_first_data() {
-        let mut a = vec![0u8; 128 << 10];
-        a.extend_from_slice(&text(1 << 20, 1));
-        let b = text(1 << 20, 2);
-        let srcs = [MemSource::new("a", a), MemSource::new("b", b)];
-        let refs: Vec<&dyn Source> = srcs.iter().map(|s| s as &dyn Source).collect();
-        let e = estimate(&refs);
-        assert_eq!(e.vectors.first(), Some(&vec![128 << 10, 0]));
-    }
-
-    #[test]
-    fn trivial_sectors_do_not_vote() {
-        assert!(trivial(&[0xff; 512]));
-        assert!(!trivial(&text(512, 9)));
-    }
-}
+mod tests;

@@ -65,6 +65,25 @@ pub struct Samples {
     pub common_bytes: u64,
 }
 
+impl Samples {
+    /// The XOR of the first `n` members of every window that is not
+    /// zero there, with its offset: a missing RAID5 member's content.
+    pub fn xors(&self, n: usize) -> Vec<(u64, Vec<u8>)> {
+        self.windows
+            .iter()
+            .filter_map(|w| {
+                let mut x = w.data.first()?.clone();
+                for d in w.data.get(1..n)? {
+                    for (a, b) in x.iter_mut().zip(d) {
+                        *a ^= b;
+                    }
+                }
+                (!crate::bytes::is_zero(&x)).then_some((w.offset, x))
+            })
+            .collect()
+    }
+}
+
 /// Reads the sample windows of `members` (all at least 2).
 pub fn read_samples(members: &[&dyn Source], opts: &SampleOptions) -> Result<Samples> {
     let w = opts.window_bytes;

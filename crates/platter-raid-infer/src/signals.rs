@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::bytes::{is_zero, words};
+use crate::member_offsets::is_metadata;
 use crate::sample::{SECTOR, Samples};
 
 /// What the parity tests say about one informative sector.
@@ -101,6 +102,12 @@ pub fn compute(samples: &Samples, n: usize) -> Signals {
             let nz: Vec<bool> = (0..n).map(|m| !is_zero(w.sector(m, i))).collect();
             let nonzero = nz.iter().filter(|&&z| z).count();
             if nonzero < 2 {
+                continue;
+            }
+            // md or DDF metadata left on the members (the bitmap header
+            // `mdadm --zero-superblock` leaves, the same on every member,
+            // XORs to zero) is no array data.
+            if (0..n).any(|m| nz[m] && is_metadata(w.sector(m, i))) {
                 continue;
             }
             let mut acc = [0u64; SECTOR / 8];
@@ -204,6 +211,24 @@ mod tests {
         let s = compute(&window(vec![vec![0; 512], d0, vec![0; 512]]), 3);
         assert_eq!(s.summary.sectors_examined, 1);
         assert_eq!(s.summary.informative_sectors, 0);
+        assert!(s.obs.is_empty());
+    }
+
+    #[test]
+    fn md_metadata_left_on_the_members_is_not_informative() {
+        // The write-intent bitmap header `mdadm --zero-superblock` leaves:
+        // the same on every member, so it XORs to zero like parity.
+        let mut bitmap = vec![0u8; 512];
+        bitmap[..4].copy_from_slice(b"bitm");
+        bitmap[4] = 4;
+        bitmap[16..32].copy_from_slice(&[0xa5; 16]);
+        let s = compute(&window(vec![bitmap.clone(); 4]), 4);
+        assert_eq!(s.summary.informative_sectors, 0);
+        assert_eq!(s.summary.first_informative_offset, None);
+        // An md superblock on one member beside data on the others.
+        let mut sb = vec![7u8; 512];
+        sb[..4].copy_from_slice(&0xa92b_4efc_u32.to_le_bytes());
+        let s = compute(&window(vec![sb, vec![3; 512], vec![4; 512]]), 3);
         assert!(s.obs.is_empty());
     }
 

@@ -230,6 +230,18 @@ fn regressions() {
     for (seed, index, must, what) in [
         (
             1,
+            32,
+            not_wrong,
+            "a RAID4 whose RAID5 rival was completed and validated while the RAID4 fit was not",
+        ),
+        (
+            1,
+            173,
+            not_wrong,
+            "a RAID6 whose stale member fails P and Q on under 1 % of the sectors",
+        ),
+        (
+            1,
             118,
             found,
             "NTFS $MFTMirr records claim the MFT's first places again",

@@ -429,12 +429,39 @@ pub(crate) fn near_journal(journal: &[usize], pos: usize) -> bool {
 /// [`scan`](super::scan), then solves ext4 inodes for the metadata_csum
 /// file systems whose superblocks that scan found.
 pub fn scan_all(buffers: &[(usize, u64, &[u8])], out: &mut Vec<Anchor>) {
+    scan_all_lent(buffers, &[], out);
+}
+
+/// [`scan_all`], where `lent` buffers (member byte offset, bytes) of
+/// content computed rather than read lend only the metadata_csum ext4
+/// superblocks found in them. The XOR of every member is such content:
+/// in a RAID5 with a member missing it is the missing member's, and the
+/// primary superblock that sat there still lets the inodes on the members
+/// present be solved.
+pub fn scan_all_lent(
+    buffers: &[(usize, u64, &[u8])],
+    lent: &[(u64, &[u8])],
+    out: &mut Vec<Anchor>,
+) {
     let start = out.len();
     for &(m, off, buf) in buffers {
         super::scan(m, off, buf, out);
     }
     super::fat_anchor::scan_fat(buffers, start, out);
-    let fss = filesystems(buffers, &out[start..]);
+    let mut fss = filesystems(buffers, &out[start..]);
+    if !lent.is_empty() {
+        let lent: Vec<(usize, u64, &[u8])> = lent.iter().map(|&(o, b)| (0, o, b)).collect();
+        let mut supers = Vec::new();
+        for &(m, off, buf) in &lent {
+            super::scan(m, off, buf, &mut supers);
+        }
+        supers.retain(|a| a.kind == AnchorKind::ExtSuperblock);
+        for fs in filesystems(&lent, &supers) {
+            if fss.len() < MAX_FILESYSTEMS && !fss.iter().any(|f| f.seed == fs.seed) {
+                fss.push(fs);
+            }
+        }
+    }
     if fss.is_empty() {
         return;
     }

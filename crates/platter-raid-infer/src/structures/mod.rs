@@ -51,7 +51,7 @@ pub mod xfs;
 
 mod misc;
 
-pub use ext_inode::scan_all;
+pub use ext_inode::{scan_all, scan_all_lent};
 pub use validate::{Validation, validate};
 
 /// The address space of absolute array offsets.
