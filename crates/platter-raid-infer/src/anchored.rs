@@ -17,7 +17,7 @@ use crate::structures::{ARRAY_KEY, Anchor, scan_all_lent};
 /// Fewer explained equations than this decide nothing.
 pub const MIN_EXPLAINED: usize = 8;
 /// The top fit must explain this fraction of the equations it places.
-const MIN_RATE: f64 = 0.9;
+pub(crate) const MIN_RATE: f64 = 0.9;
 /// A rival whose merit is within this (or 1 % of the top's explained
 /// count) of the top's, with an equal or better prior, keeps the verdict
 /// ambiguous.
@@ -374,7 +374,7 @@ pub fn decide(
         found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     }
     if family == Family::None && hint.level.is_none() {
-        found = by_content(found, samples, member_sizes);
+        found = crate::completion::by_content(found, samples, member_sizes);
     }
     let prior = |s: &Scored| (s.fit.origins_at_zero, Some(data_offset(s)) == first_data);
     if found.is_empty() {
@@ -405,6 +405,23 @@ pub fn decide(
                 .cloned()
         })
         .flatten();
+    // The degraded fits tied with the top whose members are not all
+    // seated (weighed by content below when the answer stays open).
+    let tied: Vec<(Candidate, Vec<usize>)> = if family == Family::None && hint.level.is_none() {
+        found
+            .iter()
+            .take(200)
+            .filter(|s| {
+                crate::completion::parity_level(s.shape.level)
+                    && s.shape.slots > n
+                    && !s.fit.undecided_members.is_empty()
+                    && merit(&s.fit) == merit(&top.fit)
+            })
+            .map(|s| (candidate(s, ev), s.fit.undecided_members.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Keep one fit per assembled result, best first.
     let mut distinct: Vec<(Scored, Signature)> = Vec::new();
     for s in found.into_iter().take(200) {
@@ -508,55 +525,10 @@ pub fn decide(
             cands = all;
         }
     }
+    if verdict != Verdict::Found {
+        crate::completion::plausible(&mut cands, &tied, samples, member_sizes);
+    }
     Some((verdict, cands))
-}
-
-/// Classes of fit (level and slot count) whose best fit is weighed by
-/// content.
-const CONTENT_CLASSES: usize = 6;
-
-/// Without visible parity, RAID0 over the members and a RAID4/5/6 with
-/// members missing can fit the same structures; the content tells them
-/// apart ([`crate::degraded`]): a missing member rebuilt from parity reads
-/// as data only when the parity is real, and parity read as data does not.
-/// The classes whose best fit the content contradicts, against a rival
-/// class it supports, are dropped.
-fn by_content(found: Vec<Scored>, samples: &Samples, member_sizes: &[u64]) -> Vec<Scored> {
-    let class = |s: &Scored| (s.shape.level, s.shape.slots);
-    let mut best: Vec<&Scored> = Vec::new();
-    for s in &found {
-        if best.len() >= CONTENT_CLASSES {
-            break;
-        }
-        if s.fit.rate() >= MIN_RATE - 0.1 && !best.iter().any(|b| class(b) == class(s)) {
-            best.push(s);
-        }
-    }
-    if best.len() < 2 {
-        return found;
-    }
-    let judged: Vec<Option<crate::degraded::Plausibility>> = best
-        .par_iter()
-        .map(|s| crate::degraded::plausibility(samples, &s.fit.geometry, member_sizes))
-        .collect();
-    let mut dropped = Vec::new();
-    for (i, a) in judged.iter().enumerate() {
-        let contradicted = judged.iter().enumerate().any(|(j, b)| {
-            i != j
-                && crate::degraded::prefer(b.as_ref(), a.as_ref())
-                    == Some(crate::degraded::Preference::First)
-        });
-        if contradicted {
-            dropped.push(class(best[i]));
-        }
-    }
-    if dropped.len() == best.len() {
-        return found;
-    }
-    found
-        .into_iter()
-        .filter(|s| !dropped.contains(&class(s)))
-        .collect()
 }
 
 /// The geometry of `top` with two slots' images swapped that the
@@ -642,7 +614,7 @@ fn seatings(order: &[Option<usize>], undecided: &[usize]) -> Vec<Vec<Option<usiz
 }
 
 /// The candidate `c` with its undecided members seated every way.
-fn completions(c: &Candidate, undecided: &[usize]) -> Vec<Candidate> {
+pub(crate) fn completions(c: &Candidate, undecided: &[usize]) -> Vec<Candidate> {
     seatings(&c.order, undecided)
         .into_iter()
         .map(|order| {

@@ -504,3 +504,54 @@ fn block_rows_are_capped() {
     assert!(p.block_rows <= MAX_BLOCK_ROWS, "{}", p.block_rows);
     assert!(p.block_rows >= MAX_BLOCK_ROWS / 2, "{}", p.block_rows);
 }
+
+/// A candidate of geometry `g`, as the structure fit reports one.
+fn cand(g: Geometry) -> crate::report::Candidate {
+    crate::report::Candidate {
+        level: g.level,
+        layout: match g.layout {
+            Layout::Parity(p) => Some(p),
+            _ => None,
+        },
+        chunk_bytes: g.chunk_bytes,
+        order: g.slots.iter().map(|s| s.image).collect(),
+        data_offset_bytes: 0,
+        score: 1.0,
+        margin: 0.0,
+        evidence: crate::report::Evidence::default(),
+        geometry: g,
+    }
+}
+
+/// A RAID6 of six missing two members whose structures left one member
+/// unseated, behind a RAID0 over the four that seats it by elimination:
+/// the seatings of the RAID6 fit are weighed by content and the true one
+/// goes first, for validation to check (`completion::plausible`). Behind
+/// a RAID0 the content supports, nothing moves.
+#[test]
+fn the_plausible_seating_of_a_degraded_fit_goes_first() {
+    let chunk = 64 << 10;
+    let content = mixed(8 << 20, 43, 10);
+    let disks = stripe(&content, 6, 2, chunk);
+    let (images, order) = degrade(disks, &[1, 4]);
+    let (s, sz) = (samples(&images), sizes(&images));
+    let truth = ls(Level::Raid6, chunk, &order);
+    // The fit seated images 0, 1 and 3; image 2 is undecided.
+    let open: Vec<Option<usize>> = order.iter().map(|o| o.filter(|&i| i != 2)).collect();
+    let tied = vec![(cand(ls(Level::Raid6, chunk, &open)), vec![2usize])];
+    let mut cands = vec![cand(raid0(chunk, &all(4)))];
+    crate::completion::plausible(&mut cands, &tied, &s, &sz);
+    assert_eq!(cands[0].geometry, truth, "{}", cands[0].geometry.describe());
+    assert!(cands.iter().any(|c| c.level == Level::Raid0));
+    // A true RAID0 stays first.
+    let images = stripe(&content, 4, 0, chunk);
+    let (s, sz) = (samples(&images), sizes(&images));
+    let mut cands = vec![cand(raid0(chunk, &all(4)))];
+    let mut open = all(4);
+    open.insert(1, None);
+    open.insert(4, None);
+    open[0] = None;
+    let tied = vec![(cand(ls(Level::Raid6, chunk, &open)), vec![0usize])];
+    crate::completion::plausible(&mut cands, &tied, &s, &sz);
+    assert_eq!(cands[0].level, Level::Raid0);
+}

@@ -46,6 +46,7 @@
 mod anchored;
 mod assembled;
 mod bytes;
+mod completion;
 pub mod continuity;
 pub mod degraded;
 mod doubt;

@@ -315,7 +315,7 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, sb: &ExtSuperblock, v: &m
     let ds = sb.desc_bytes;
     let gdt_len = (checked_groups as usize).saturating_mul(ds);
     let Some(gdt) = at(sb.first_data_block + 1).and_then(|o| r.read(o, gdt_len)) else {
-        v.check(false);
+        r.fail(v);
         return;
     };
     let mut root_table = None;
@@ -520,7 +520,7 @@ fn check_root_dir(
         .and_then(|o| o.checked_add(sb.inode_bytes))
         .and_then(|o| r.read(o, 128))
     else {
-        v.check(false);
+        r.fail(v);
         return;
     };
     let is_dir = le16(&ino, 0) & 0xF000 == 0x4000;
@@ -540,7 +540,7 @@ fn check_root_dir(
         u64::from(le32(iblock, 0))
     };
     let Some(blk) = at(first).and_then(|o| r.read(o, sb.block_bytes as usize)) else {
-        v.check(false);
+        r.fail(v);
         return;
     };
     let dot = le32(&blk, 0) == 2 && blk[6] == 1 && blk[8] == b'.';

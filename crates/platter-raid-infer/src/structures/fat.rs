@@ -227,7 +227,7 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, b: &FatBoot, v: &mut Vali
     let sec = |s: u64| s.checked_mul(bps).and_then(|o| o.checked_add(start));
     let fat_bytes = (b.fat_sectors * bps).min(MAX_READ as u64) as usize;
     let Some(fat0) = sec(b.reserved_sectors).and_then(|o| r.read(o, fat_bytes)) else {
-        v.check(false);
+        r.fail(v);
         return;
     };
     v.check(fat0[0] == b.media);
@@ -273,7 +273,7 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, b: &FatBoot, v: &mut Vali
             .and_then(|o| r.read(o, (b.root_entries * 32).min(MAX_READ as u64) as usize))
     };
     let Some(root) = root else {
-        v.check(false);
+        r.fail(v);
         return;
     };
     let mut subdirs = Vec::new();

@@ -241,7 +241,7 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, boot: &NtfsBoot, v: &mut 
         return;
     };
     let Some(mut rec0) = r.read(mft, rb) else {
-        v.check(false);
+        r.fail(v);
         return;
     };
     let ok0 = check_record(&rec0) == Some(0);

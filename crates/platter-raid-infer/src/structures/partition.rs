@@ -203,7 +203,7 @@ fn follow_ebrs(r: &mut Reader<'_>, v: &mut Validation, base: u64, starts: &mut V
     let mut ebr = base;
     for _ in 0..MAX_EBRS {
         let Some(s) = ebr.checked_mul(512).and_then(|o| r.read(o, 512)) else {
-            v.check(false);
+            r.fail(v);
             return;
         };
         let Some(e) = mbr_entries(&s) else {
@@ -232,7 +232,7 @@ fn validate_gpt(r: &mut Reader<'_>, v: &mut Validation, h: &GptHeader, starts: &
         .filter(|_| bytes <= MAX_READ as u64)
         .and_then(|o| r.read(o, bytes as usize));
     let Some(entries) = entries else {
-        v.check(false);
+        r.fail(v);
         return;
     };
     v.check(crc32fast::hash(&entries) == h.entries_crc);
@@ -261,6 +261,6 @@ fn validate_gpt(r: &mut Reader<'_>, v: &mut Validation, h: &GptHeader, starts: &
                 && bh.alternate_lba == h.my_lba
                 && bh.entries_crc == h.entries_crc
         })),
-        None => v.check(false),
+        None => r.fail(v),
     }
 }
