@@ -179,24 +179,15 @@ fn candidate(s: &Scored, ev: &Evidence) -> Candidate {
     {
         g.level = Level::Raid4;
     }
-    Candidate {
-        level: g.level,
-        layout: match g.layout {
-            Layout::Parity(p) => Some(p),
-            _ => None,
-        },
-        chunk_bytes: g.chunk_bytes,
-        order: g.slots.iter().map(|s| s.image).collect(),
-        data_offset_bytes: g.slots.first().map_or(0, |s| s.data_offset),
-        score: s.fit.rate(),
-        margin: 0.0,
-        evidence: Evidence {
+    Candidate::of(
+        g,
+        s.fit.rate(),
+        Evidence {
             anchors_explained: Some(s.fit.explained as u64),
             anchors_considered: Some(s.fit.considered as u64),
             ..ev.clone()
         },
-        geometry: g,
-    }
+    )
 }
 
 /// Structure starts added to the data offsets tried, at most.

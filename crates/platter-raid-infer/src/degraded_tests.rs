@@ -507,20 +507,7 @@ fn block_rows_are_capped() {
 
 /// A candidate of geometry `g`, as the structure fit reports one.
 fn cand(g: Geometry) -> crate::report::Candidate {
-    crate::report::Candidate {
-        level: g.level,
-        layout: match g.layout {
-            Layout::Parity(p) => Some(p),
-            _ => None,
-        },
-        chunk_bytes: g.chunk_bytes,
-        order: g.slots.iter().map(|s| s.image).collect(),
-        data_offset_bytes: 0,
-        score: 1.0,
-        margin: 0.0,
-        evidence: crate::report::Evidence::default(),
-        geometry: g,
-    }
+    crate::report::Candidate::of(g, 1.0, crate::report::Evidence::default())
 }
 
 /// A RAID6 of six missing two members whose structures left one member

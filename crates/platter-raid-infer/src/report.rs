@@ -71,6 +71,27 @@ pub struct Candidate {
     pub geometry: Geometry,
 }
 
+impl Candidate {
+    /// The candidate of geometry `g`: level, layout, chunk, order and data
+    /// offset read from it, with `score` and `evidence` (margin 0).
+    pub fn of(g: Geometry, score: f64, evidence: Evidence) -> Self {
+        Candidate {
+            level: g.level,
+            layout: match g.layout {
+                platter_raid::geometry::Layout::Parity(p) => Some(p),
+                _ => None,
+            },
+            chunk_bytes: g.chunk_bytes,
+            order: g.slots.iter().map(|s| s.image).collect(),
+            data_offset_bytes: g.slots.first().map_or(0, |s| s.data_offset),
+            score,
+            margin: 0.0,
+            evidence,
+            geometry: g,
+        }
+    }
+}
+
 /// The overall answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
