@@ -286,12 +286,33 @@ pub fn decide(
             g.slots[slot].image.is_none_or(|i| i == p)
         });
     }
-    // Delayed parity only when plain rotation explains poorly.
-    let best_rate = found
-        .iter()
-        .max_by_key(|s| merit(&s.fit))
-        .map_or(0.0, |s| s.fit.rate());
-    if family == Family::Xor && best_rate < MIN_RATE {
+    let first_data = first_informative.map(|f| f / 4096 * 4096);
+    let key = |s: &Scored| {
+        (
+            merit(&s.fit),
+            s.fit.origins_at_zero,
+            std::cmp::Reverse(s.fit.undecided_members.len()),
+            Some(data_offset(s)) == first_data,
+            std::cmp::Reverse(s.fit.considered - s.fit.explained),
+            std::cmp::Reverse(s.shape.slots),
+            s.shape.delayed.is_none(),
+            std::cmp::Reverse(s.fit.geometry.chunk_bytes),
+        )
+    };
+    // Delayed parity only when plain rotation explains poorly, once the
+    // best fast fits are refined (a fast fit may seat a member wrongly
+    // where the full fit explains everything).
+    let best_rate = |found: &[Scored]| {
+        found
+            .iter()
+            .max_by_key(|s| merit(&s.fit))
+            .map_or(0.0, |s| s.fit.rate())
+    };
+    if family == Family::Xor && best_rate(&found) < MIN_RATE {
+        found.sort_by_key(|s| std::cmp::Reverse(key(s)));
+        found = search::refine(eqs, n, member_bytes, found, REFINED_FITS);
+    }
+    if family == Family::Xor && best_rate(&found) < MIN_RATE {
         let delayed: Vec<_> = search::shapes(family, n, true)
             .into_iter()
             .filter(|s| s.delayed.is_some())
@@ -323,19 +344,6 @@ pub fn decide(
             }
         }
     }
-    let first_data = first_informative.map(|f| f / 4096 * 4096);
-    let key = |s: &Scored| {
-        (
-            merit(&s.fit),
-            s.fit.origins_at_zero,
-            std::cmp::Reverse(s.fit.undecided_members.len()),
-            Some(data_offset(s)) == first_data,
-            std::cmp::Reverse(s.fit.considered - s.fit.explained),
-            std::cmp::Reverse(s.shape.slots),
-            s.shape.delayed.is_none(),
-            std::cmp::Reverse(s.fit.geometry.chunk_bytes),
-        )
-    };
     found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     found = search::refine(eqs, n, member_bytes, found, REFINED_FITS);
     found.sort_by_key(|s| std::cmp::Reverse(key(s)));
@@ -508,12 +516,25 @@ pub fn decide(
     };
     if !top.fit.undecided_members.is_empty() {
         // Every way to seat the undecided members goes first, for the
-        // file-system validation to choose between.
-        let done = completions(&cands[0], &top.fit.undecided_members);
+        // file-system validation to choose between; then those of the
+        // best open fit of another layout that explains as much (a RAID4
+        // whose data rows a RAID5 rotation reads alike wherever the
+        // structures lie), so that validation weighs both layouts.
+        let mut done = completions(&cands[0], &top.fit.undecided_members);
         if !done.is_empty() {
-            let mut all = done;
-            all.extend(cands);
-            cands = all;
+            let rival = distinct.iter().skip(1).find(|(s, _)| {
+                !s.fit.undecided_members.is_empty()
+                    && merit(&s.fit) == merit(&top.fit)
+                    && (s.shape.level, s.shape.layout) != (top.shape.level, top.shape.layout)
+            });
+            if let Some((s, _)) = rival {
+                let more = completions(&candidate(s, ev), &s.fit.undecided_members);
+                if done.len() + more.len() <= MAX_COMPLETIONS {
+                    done.extend(more);
+                }
+            }
+            done.extend(cands);
+            cands = done;
         }
     }
     if verdict != Verdict::Found {

@@ -213,6 +213,9 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
         )?
         .unwrap_or(current);
     }
+    if verdict != Verdict::Found {
+        parity_copies::weigh(&mut candidates, &samples, &st.member_sizes);
+    }
     validate_candidates(
         members,
         &mut verdict,

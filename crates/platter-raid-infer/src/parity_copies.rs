@@ -179,6 +179,142 @@ pub fn find(samples: &Samples, n: usize, slots: usize, offsets: &[u64]) -> Vec<R
     })
 }
 
+/// Copies needed before they can name a constant parity member.
+const MIN_CONSTANT_COPIES: usize = 32;
+/// Share of the copies the constant parity member must take part in.
+const CONSTANT_COPY_SHARE: f64 = 0.95;
+
+/// The member that holds parity on every row (RAID4), from the copies: it
+/// takes part in every one, while each member of a rotation takes part in
+/// those of the rows it holds parity in and of its own sole data only.
+/// Works on random data, which [`crate::parity_pos::constant_member`]
+/// cannot read.
+pub fn constant_member(samples: &Samples, n: usize) -> Option<usize> {
+    if !(3..=31).contains(&n) {
+        return None;
+    }
+    let all = copies(samples, n);
+    if all.len() < MIN_CONSTANT_COPIES {
+        return None;
+    }
+    let mut part = vec![0usize; n];
+    for c in &all {
+        part[c.a] += 1;
+        part[c.b] += 1;
+    }
+    let (p, &top) = part.iter().enumerate().max_by_key(|(_, v)| **v)?;
+    // It is the hub of copies with two partners or more: copies that all
+    // pair the same two members name neither (one of them holds all the
+    // sparse data sampled).
+    let partners = part
+        .iter()
+        .enumerate()
+        .filter(|&(m, &v)| m != p && v >= 2 && v * 50 >= all.len())
+        .count();
+    (top as f64 >= CONSTANT_COPY_SHARE * all.len() as f64 && partners >= 2).then_some(p)
+}
+
+/// How `copies` agree with the parity placement of a RAID4/5 geometry
+/// whose slots are all filled: `(agree, disagree)`, the copies that have
+/// the row's parity member as one of their two members and those that do
+/// not. `None` for other geometries.
+///
+/// Two layouts that seat the data rows the file system shows alike (a
+/// RAID4 and a RAID5 rotation agreeing on the rows its metadata lies in)
+/// differ in where parity sits in every row; the copies in sparse rows
+/// tell. Equal data chunks (a FAT and its copy) disagree with every
+/// layout, so only the difference between layouts means anything.
+fn agreement(
+    copies: &[Copy],
+    g: &platter_raid::geometry::Geometry,
+    sizes: &[Option<u64>],
+) -> Option<(u64, u64)> {
+    use platter_raid::geometry::Level;
+    if !matches!(g.level, Level::Raid4 | Level::Raid5) {
+        return None;
+    }
+    let images: Vec<usize> = g.slots.iter().map(|s| s.image).collect::<Option<_>>()?;
+    let mapping = g.mapping(sizes).ok()?;
+    let mut slot_of = vec![usize::MAX; sizes.len()];
+    for (s, &i) in images.iter().enumerate() {
+        *slot_of.get_mut(i)? = s;
+    }
+    let (mut agree, mut disagree) = (0, 0);
+    let mut rows: BTreeMap<u64, Option<usize>> = BTreeMap::new();
+    for c in copies {
+        let (Some(&sa), Some(&sb)) = (slot_of.get(c.a), slot_of.get(c.b)) else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (g.slots.get(sa), g.slots.get(sb)) else {
+            continue;
+        };
+        if a.data_offset != b.data_offset {
+            continue;
+        }
+        let Some(rel) = c.offset.checked_sub(a.data_offset) else {
+            continue;
+        };
+        let row = rel / g.chunk_bytes;
+        let p = *rows
+            .entry(row)
+            .or_insert_with(|| mapping.row(row).and_then(|r| r.p));
+        match p {
+            Some(p) if p == sa || p == sb => agree += 1,
+            Some(_) => disagree += 1,
+            None => {}
+        }
+    }
+    Some((agree, disagree))
+}
+
+/// Copies a layout must agree with before it can rule out others.
+const MIN_AGREEING: u64 = 8;
+
+/// Records in the evidence of the complete RAID4/5 candidates how the
+/// copies agree with their parity placement.
+pub(crate) fn weigh(
+    cands: &mut [crate::report::Candidate],
+    samples: &Samples,
+    member_sizes: &[u64],
+) {
+    let n = member_sizes.len();
+    if n > 31 {
+        return;
+    }
+    let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
+    let mut found: Option<Vec<Copy>> = None;
+    for c in cands.iter_mut() {
+        if !crate::complete(c, n)
+            || !matches!(
+                c.level,
+                platter_raid::geometry::Level::Raid4 | platter_raid::geometry::Level::Raid5
+            )
+        {
+            continue;
+        }
+        let all = found.get_or_insert_with(|| copies(samples, n));
+        c.evidence.parity_copies = agreement(all, &c.geometry, &sizes);
+    }
+}
+
+/// True when the copies agree with nearly all of the parity placement of
+/// `c` (one in twenty may disagree: equal data chunks).
+pub(crate) fn clean(c: &crate::report::Candidate) -> bool {
+    c.evidence
+        .parity_copies
+        .is_some_and(|(a, d)| a >= MIN_AGREEING && d * 20 <= a + d)
+}
+
+/// True when the copies contradict the parity placement of `c`: one in
+/// ten of them or more (twice what a [`clean`] one may), four at least.
+/// A rotation that shares a RAID4's parity member in one row of `n` still
+/// meets many copies whose data member it takes for parity.
+pub(crate) fn contradicted(c: &crate::report::Candidate) -> bool {
+    c.evidence
+        .parity_copies
+        .is_some_and(|(a, d)| d >= 4 && d * 10 >= a + d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +426,58 @@ mod tests {
         assert!(!rich(&[0xff; 512]));
         assert!(!rich(&b"0123456789".repeat(52)[..512]));
         assert!(rich(&noise(3, 512)));
+    }
+    /// A sparse RAID4 (parity first) read as a RAID5 whose rotation
+    /// seats row 0 alike: the copies agree with the RAID4's parity member
+    /// in every row and contradict the rotation's in most.
+    #[test]
+    fn copies_tell_constant_parity_from_a_rotation() {
+        use crate::report::{Candidate, Evidence};
+        let (n, chunk) = (5, 16 << 10);
+        let disks = stripe(&sparse(4 << 20, 21), n, chunk, Some(0));
+        let (images, order) = shuffled(&disks, &[3, 0, 4, 1, 2]);
+        let sizes: Vec<u64> = images.iter().map(|d| d.len() as u64).collect();
+        let s = samples(images);
+        let g = |level, layout, order: &[Option<usize>]| {
+            Geometry::new(level, Layout::Parity(layout), chunk as u64, n).with_order(order)
+        };
+        let truth = g(Level::Raid4, ParityLayout::ParityFirst, &order);
+        // Left-asymmetric puts row 0's parity on the last slot: the RAID4's
+        // data members first, its parity member last.
+        let mut rotated = order[1..].to_vec();
+        rotated.push(order[0]);
+        let rival = g(Level::Raid5, ParityLayout::LeftAsymmetric, &rotated);
+        let mut open = rotated.clone();
+        open[0] = None;
+        let partial = g(Level::Raid5, ParityLayout::LeftAsymmetric, &open);
+        let mut cands: Vec<Candidate> = [truth, rival, partial]
+            .into_iter()
+            .map(|g| Candidate::of(g, 1.0, Evidence::default()))
+            .collect();
+        weigh(&mut cands, &s, &sizes);
+        let (a, d) = cands[0].evidence.parity_copies.unwrap();
+        assert!(a > 100 && d == 0, "{a} {d}");
+        assert!(clean(&cands[0]) && !contradicted(&cands[0]));
+        let (a, d) = cands[1].evidence.parity_copies.unwrap();
+        assert!(d > a, "{a} {d}");
+        assert!(contradicted(&cands[1]) && !clean(&cands[1]));
+        // A candidate with a slot open is not judged.
+        assert_eq!(cands[2].evidence.parity_copies, None);
+    }
+    /// RAID4's parity member takes part in every copy, with several
+    /// partners; a rotation spreads the copies over all members; copies
+    /// that all pair the same two members name neither.
+    #[test]
+    fn the_hub_of_every_copy_is_the_constant_parity_member() {
+        let (n, chunk) = (4, 16 << 10);
+        let raid4 = stripe(&sparse(3 << 20, 31), n, chunk, Some(2));
+        let (images, _) = shuffled(&raid4, &[2, 0, 3, 1]);
+        // Disk 2 (parity) is image 0.
+        assert_eq!(constant_member(&samples(images), n), Some(0));
+        let raid5 = stripe(&sparse(3 << 20, 32), n, chunk, None);
+        assert_eq!(constant_member(&samples(raid5), n), None);
+        let data = sparse(1 << 20, 33);
+        let pair = vec![data.clone(), vec![0; data.len()], data];
+        assert_eq!(constant_member(&samples(pair), 3), None);
     }
 }

@@ -39,6 +39,11 @@ pub struct Evidence {
     pub structures: Vec<String>,
     /// File-system checks run on the assembled candidate.
     pub validation: Option<crate::structures::Validation>,
+    /// RAID4/5 with every slot filled: the sampled sectors that two
+    /// members hold alike and all others as zeros (a sparse row's only
+    /// data and its parity copy), as `(agree, disagree)` with the
+    /// candidate's parity member (see [`crate::parity_copies::agreement`]).
+    pub parity_copies: Option<(u64, u64)>,
 }
 
 /// One way the members could form an array.

@@ -240,6 +240,13 @@ fn write_human(w: &mut dyn Write, d: &Detected, a: &DetectArgs) -> io::Result<()
                 "   structures: {x} of {t} self-locating structures explained"
             )?;
         }
+        if let Some((a, d)) = e.parity_copies.filter(|&(a, d)| a + d > 0) {
+            writeln!(
+                w,
+                "   parity copies: {a} of {} sparse-row copies put parity where this layout does",
+                a + d
+            )?;
+        }
         if let Some(q) = e.q_consistent_rate {
             writeln!(
                 w,

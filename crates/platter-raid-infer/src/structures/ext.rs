@@ -321,6 +321,7 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, sb: &ExtSuperblock, v: &m
     let mut root_table = None;
     let (mut desc_ok, mut bitmap_ok, mut bitmap_bad) = (0u64, 0u64, 0u64);
     let (mut inode_ok, mut inode_bad) = (0u64, 0u64);
+    let mut dirs: Vec<(u32, u64)> = Vec::new();
     for (g, d) in gdt.chunks_exact(ds).enumerate() {
         let g = g as u64;
         if let Some(want) = desc_csum(sb, g, d) {
@@ -345,7 +346,7 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, sb: &ExtSuperblock, v: &m
                     0
                 };
             let used = sb.inodes_per_group.saturating_sub(free);
-            let (ok, bad) = check_inodes(r, sb, g, (table, ibitmap, used), &at, v);
+            let (ok, bad) = check_inodes(r, sb, g, (table, ibitmap, used), &at, v, &mut dirs);
             inode_ok += ok;
             inode_bad += bad;
         }
@@ -379,10 +380,12 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, sb: &ExtSuperblock, v: &m
             }
         }
     }
+    let (dir_ok, dir_bad) = check_dirs(r, sb, &dirs, &at, v);
     v.notes.push(format!(
         "{kind} at {start}: {desc_ok}/{checked_groups} descriptor checksums, \
          {bitmap_ok} bitmap checksums right, {bitmap_bad} wrong, \
-         {inode_ok} inode checksums right, {inode_bad} wrong"
+         {inode_ok} inode checksums right, {inode_bad} wrong, \
+         {dir_ok} directory blocks right, {dir_bad} wrong"
     ));
     check_bitmap_self_bits(r, sb, &gdt, &at, v);
     if let Some(table) = root_table {
@@ -447,6 +450,7 @@ fn check_inodes(
     (table, ibitmap, used_count): (u64, u64, u64),
     at: &dyn Fn(u64) -> Option<u64>,
     v: &mut Validation,
+    dirs: &mut Vec<(u32, u64)>,
 ) -> (u64, u64) {
     let isz = sb.inode_bytes as usize;
     let n = sb.inodes_per_group.min(INODES_CHECKED) as usize;
@@ -474,7 +478,16 @@ fn check_inodes(
             false
         } else {
             let number = g * sb.inodes_per_group + i as u64 + 1;
-            inode_csum_ok(sb, number as u32, ino)
+            let ok = inode_csum_ok(sb, number as u32, ino);
+            // Directories other than the root (checked on its own), not
+            // held inline in the inode.
+            let dir = le16(ino, 0) & 0xF000 == 0x4000 && le32(ino, 0x20) & 0x1000_0000 == 0;
+            if ok && dir && number != 2 {
+                if let (Ok(n), Some(b)) = (u32::try_from(number), first_block(ino)) {
+                    dirs.push((n, b));
+                }
+            }
+            ok
         };
         v.check(ok);
         if ok { ok_n += 1 } else { bad_n += 1 }
@@ -528,29 +541,79 @@ fn check_root_dir(
     if !is_dir {
         return;
     }
-    let iblock = &ino[0x28..0x28 + 60];
-    let first = if le32(&ino, 0x20) & 0x8_0000 != 0 {
-        // Extent tree root in i_block; depth 0 holds the extents.
-        if le16(iblock, 0) != 0xF30A || le16(iblock, 2) == 0 || le16(iblock, 6) != 0 {
-            v.check(false);
-            return;
-        }
-        u64::from(le32(iblock, 20)) | u64::from(le16(iblock, 18)) << 32
-    } else {
-        u64::from(le32(iblock, 0))
+    let Some(first) = first_block(&ino) else {
+        v.check(false);
+        return;
     };
     let Some(blk) = at(first).and_then(|o| r.read(o, sb.block_bytes as usize)) else {
         r.fail(v);
         return;
     };
-    let dot = le32(&blk, 0) == 2 && blk[6] == 1 && blk[8] == b'.';
-    let rec = usize::from(le16(&blk, 4));
-    let dotdot = rec >= 12
+    v.check(dir_block_starts(&blk, 2, Some(2)));
+}
+
+/// The first block of a directory inode's data: from the extent tree
+/// root when it is a leaf, or the first direct block; `None` when the
+/// tree is not a valid leaf with an extent.
+fn first_block(ino: &[u8]) -> Option<u64> {
+    let iblock = ino.get(0x28..0x28 + 60)?;
+    if le32(ino, 0x20) & 0x8_0000 != 0 {
+        // Extent tree root in i_block; depth 0 holds the extents.
+        if le16(iblock, 0) != 0xF30A || le16(iblock, 2) == 0 || le16(iblock, 6) != 0 {
+            return None;
+        }
+        Some(u64::from(le32(iblock, 20)) | u64::from(le16(iblock, 18)) << 32)
+    } else {
+        Some(u64::from(le32(iblock, 0)))
+    }
+}
+
+/// A directory's first block starts with `.` naming the directory itself
+/// and `..` naming its parent (`parent`, when known; any inode else).
+fn dir_block_starts(blk: &[u8], own: u32, parent: Option<u32>) -> bool {
+    if blk.len() < 24 {
+        return false;
+    }
+    let dot = le32(blk, 0) == own && blk[6] == 1 && blk[8] == b'.';
+    let rec = usize::from(le16(blk, 4));
+    dot && rec >= 12
         && rec + 12 <= blk.len()
-        && le32(&blk, rec) == 2
+        && parent.map_or(le32(blk, rec) != 0, |p| le32(blk, rec) == p)
         && blk[rec + 6] == 2
-        && &blk[rec + 8..rec + 10] == b"..";
-    v.check(dot && dotdot);
+        && &blk[rec + 8..rec + 10] == b".."
+}
+
+/// Directories whose first block is checked at most (bounds the reads).
+const DIRS_CHECKED: usize = 32;
+
+/// Every directory among the checked inodes (number, first block): its
+/// first block must start with `.` naming it and `..`. Directory blocks
+/// lie among the files' data, far from the metadata the other checks
+/// read, so they tell apart chunk sizes and orders that map the first
+/// rows alike.
+fn check_dirs(
+    r: &mut Reader<'_>,
+    sb: &ExtSuperblock,
+    dirs: &[(u32, u64)],
+    at: &dyn Fn(u64) -> Option<u64>,
+    v: &mut Validation,
+) -> (u64, u64) {
+    let (mut ok_n, mut bad_n) = (0, 0);
+    for &(number, block) in dirs.iter().take(DIRS_CHECKED) {
+        if block == 0 || block >= sb.blocks {
+            v.check(false);
+            bad_n += 1;
+            continue;
+        }
+        let Some(blk) = at(block).and_then(|o| r.read(o, sb.block_bytes as usize)) else {
+            r.fail(v);
+            continue;
+        };
+        let ok = dir_block_starts(&blk, number, None);
+        v.check(ok);
+        if ok { ok_n += 1 } else { bad_n += 1 }
+    }
+    (ok_n, bad_n)
 }
 
 pub(crate) fn hex(b: &[u8]) -> String {

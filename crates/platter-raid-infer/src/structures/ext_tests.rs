@@ -465,3 +465,44 @@ fn striped_inodes_give_one_constant_per_space() {
         assert_eq!(*constant.entry(a.fs_key).or_insert(k), k, "{a:?}");
     }
 }
+
+/// Validation reads every directory's first block (not only the root's):
+/// each starts with `.` naming the directory. A block moved away (as a
+/// wrong chunk size or order maps it) fails the check, though every
+/// checksum of the metadata still holds.
+#[test]
+fn directory_blocks_are_checked_where_their_inodes_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), 16, &["-b", "4096"], 60);
+    let mut bytes = std::fs::read(&img).unwrap();
+    let v = validate(
+        &platter_core::MemSource::new("disk", bytes.clone()),
+        64 * MIB,
+    );
+    assert_eq!(v.rate(), Some(1.0), "{v:?}");
+    // a, b, b/c, d and lost+found.
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("5 directory blocks right, 0 wrong")),
+        "{v:?}"
+    );
+    // The first block of one directory other than the root, found by its
+    // content: `.` naming an inode other than 2.
+    let at = bytes
+        .chunks(4096)
+        .position(|b| {
+            let ino = u32::from_le_bytes(b[0..4].try_into().unwrap());
+            ino > 2 && b[6] == 1 && b[8] == b'.' && b[4..6] == [12, 0] && &b[20..22] == b".."
+        })
+        .unwrap()
+        * 4096;
+    bytes[at..at + 4096].fill(0);
+    let v = validate(&platter_core::MemSource::new("disk", bytes), 64 * MIB);
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("4 directory blocks right, 1 wrong")),
+        "{v:?}"
+    );
+}

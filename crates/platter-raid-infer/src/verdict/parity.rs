@@ -294,11 +294,13 @@ pub(super) fn constant_parity(
         });
     crate::Hint {
         parity_member: if open {
-            crate::parity_pos::constant_member(samples, n).filter(|&p| {
-                !degraded
-                    || crate::naturalness::parity_suspect(samples, &(0..n).collect::<Vec<_>>())
-                        .is_some_and(|s| s.parity == p)
-            })
+            crate::parity_pos::constant_member(samples, n)
+                .or_else(|| crate::parity_copies::constant_member(samples, n))
+                .filter(|&p| {
+                    !degraded
+                        || crate::naturalness::parity_suspect(samples, &(0..n).collect::<Vec<_>>())
+                            .is_some_and(|s| s.parity == p)
+                })
         } else {
             hint.parity_member
         },
