@@ -185,6 +185,15 @@ mod tests {
         assert_eq!(validated_winner(&unclean, 4, true), Some(2));
     }
 
+    /// `c` with `slots` left open (members the structures did not seat).
+    fn open(mut c: Candidate, slots: &[usize]) -> Candidate {
+        for &s in slots {
+            c.order[s] = None;
+            c.geometry.slots[s].image = None;
+        }
+        c
+    }
+
     /// Seed 1 case 32 of the accuracy harness built afresh: a RAID4
     /// (parity first) of 6 over a small ext4. The structures left two
     /// members unseated in a RAID5 left-asymmetric fit; two completions
@@ -194,13 +203,6 @@ mod tests {
     #[test]
     fn an_uncompleted_rival_layout_blocks_a_completed_winner() {
         use ParityLayout as P;
-        let open = |mut c: Candidate, slots: &[usize]| {
-            for &s in slots {
-                c.order[s] = None;
-                c.geometry.slots[s].image = None;
-            }
-            c
-        };
         let mut cands = vec![
             cand(P::LeftAsymmetric, &[5, 4, 1, 3, 0, 2], 67, 67),
             cand(P::LeftAsymmetric, &[5, 0, 1, 3, 4, 2], 111, 66),
@@ -275,13 +277,6 @@ mod tests {
     #[test]
     fn copies_pick_the_layout_validation_cannot() {
         use ParityLayout as P;
-        let open = |mut c: Candidate, slots: &[usize]| {
-            for &s in slots {
-                c.order[s] = None;
-                c.geometry.slots[s].image = None;
-            }
-            c
-        };
         let copies = |mut c: Candidate, a, d| {
             c.evidence.parity_copies = Some((a, d));
             c
