@@ -178,3 +178,40 @@ fn detect_refuses_bad_member_sets_clearly() {
     assert!(text(&err.get_output().stderr).contains("--auto"));
     assert!(!out.exists());
 }
+
+#[test]
+fn detect_names_a_stale_member_and_says_to_leave_it_out() {
+    let dir = Dir::new();
+    let data = random_bytes(2 << 20, 7);
+    let other = random_bytes(2 << 20, 8);
+    // A mirror member that kept old data in every fifth 4 KiB block.
+    let mut old = data.clone();
+    for (i, (o, x)) in old.chunks_mut(4096).zip(other.chunks(4096)).enumerate() {
+        if i % 5 == 2 {
+            o.copy_from_slice(x);
+        }
+    }
+    let a = dir.write("a.img", &data);
+    let b = dir.write("b.img", &old);
+    let c = dir.write("c.img", &data);
+    let out = platter()
+        .args([
+            OsStr::new("raid"),
+            OsStr::new("detect"),
+            a.as_os_str(),
+            b.as_os_str(),
+            c.as_os_str(),
+        ])
+        .assert()
+        .success();
+    let t = text(&out.get_output().stdout);
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("stale: "))
+        .unwrap_or_else(|| panic!("no stale line:\n{t}"));
+    assert!(
+        line.contains("b.img") && line.contains("leaves it out"),
+        "{line}"
+    );
+    assert!(!line.contains("a.img") && !line.contains("c.img"), "{line}");
+}

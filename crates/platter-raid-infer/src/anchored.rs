@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use rayon::prelude::*;
-
 use platter_raid::geometry::{Geometry, Layout, Level};
 
 use crate::fit::{ARRAY_SPACE, Equation};
@@ -13,6 +11,10 @@ use crate::report::{Candidate, Evidence, Verdict, describe};
 use crate::sample::Samples;
 use crate::search::{self, Family, Scored};
 use crate::structures::{ARRAY_KEY, Anchor, scan_all_lent};
+
+mod seating;
+pub(crate) use seating::completions;
+use seating::{MAX_COMPLETIONS, parity_open_or, seat_parity, seatings, swap_rival};
 
 /// Fewer explained equations than this decide nothing.
 pub const MIN_EXPLAINED: usize = 8;
@@ -210,7 +212,19 @@ pub fn decide(
     if eqs.len() < MIN_EXPLAINED {
         return None;
     }
-    let thinned = thin(eqs);
+    // The member the content shows holding parity on every row holds no
+    // data: what reads as a structure on it is a copy or an XOR of its
+    // row's data, which would vote it into a data slot.
+    let known_parity = hint.parity_member;
+    let own: Vec<Equation> = eqs
+        .iter()
+        .filter(|e| known_parity != Some(e.member))
+        .copied()
+        .collect();
+    if own.len() < MIN_EXPLAINED {
+        return None;
+    }
+    let thinned = thin(&own);
     let eqs = &thinned[..];
     let constant = |l: Layout| {
         matches!(
@@ -277,14 +291,7 @@ pub fn decide(
     );
     // Parity on a known image: the fits that put it elsewhere go.
     if let Some(p) = hint.parity_member {
-        found.retain(|s| {
-            let g = &s.fit.geometry;
-            let slot = match g.layout {
-                Layout::Parity(platter_raid::geometry::ParityLayout::ParityFirst) => 0,
-                _ => g.slots.len() - 1,
-            };
-            g.slots[slot].image.is_none_or(|i| i == p)
-        });
+        found.retain(|s| parity_open_or(&s.fit.geometry, p));
     }
     let first_data = first_informative.map(|f| f / 4096 * 4096);
     let key = |s: &Scored| {
@@ -346,6 +353,13 @@ pub fn decide(
     }
     found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     found = search::refine(eqs, n, member_bytes, found, REFINED_FITS);
+    if let Some(p) = known_parity {
+        // Refining may seat another member in the parity slot.
+        found.retain(|s| parity_open_or(&s.fit.geometry, p));
+        for s in &mut found {
+            seat_parity(&mut s.fit, p);
+        }
+    }
     found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     if family == Family::None {
         // Without visible parity, a RAID4/5/6 with every member present is
@@ -491,7 +505,15 @@ pub fn decide(
             cands.insert(1, rc);
         }
         Verdict::Ambiguous { reason }
-    } else if let Some((rival, f)) = swap_rival(eqs, n, member_bytes, &top, samples, member_sizes) {
+    } else if let Some((rival, f)) = swap_rival(
+        eqs,
+        n,
+        member_bytes,
+        &top,
+        samples,
+        member_sizes,
+        known_parity,
+    ) {
         // The structures do not pin every member: two of them trade
         // places and the structures are explained as well.
         let mut rc = cands[0].clone();
@@ -521,6 +543,9 @@ pub fn decide(
         // whose data rows a RAID5 rotation reads alike wherever the
         // structures lie), so that validation weighs both layouts.
         let mut done = completions(&cands[0], &top.fit.undecided_members);
+        // The parity member known, it is seated in the parity slot only.
+        let seated = |c: &Candidate| known_parity.is_none_or(|p| parity_open_or(&c.geometry, p));
+        done.retain(seated);
         if !done.is_empty() {
             let rival = distinct.iter().skip(1).find(|(s, _)| {
                 !s.fit.undecided_members.is_empty()
@@ -528,7 +553,8 @@ pub fn decide(
                     && (s.shape.level, s.shape.layout) != (top.shape.level, top.shape.layout)
             });
             if let Some((s, _)) = rival {
-                let more = completions(&candidate(s, ev), &s.fit.undecided_members);
+                let mut more = completions(&candidate(s, ev), &s.fit.undecided_members);
+                more.retain(seated);
                 if done.len() + more.len() <= MAX_COMPLETIONS {
                     done.extend(more);
                 }
@@ -537,105 +563,29 @@ pub fn decide(
             cands = done;
         }
     }
+    if let Some(r) = runner.filter(|r| {
+        verdict != Verdict::Found
+            && top.fit.undecided_members.is_empty()
+            && !r.fit.undecided_members.is_empty()
+            && (r.shape.level, r.shape.slots) == (top.shape.level, top.shape.slots)
+    }) {
+        // A complete top against a runner-up of its level and width with
+        // members open (another chunk size): the runner-up's seatings are
+        // assembled too, for validation to judge both on every member
+        // (with members missing it reads zeros where the top reads data,
+        // which proves nothing).
+        let mut more = completions(&candidate(r, ev), &r.fit.undecided_members);
+        more.retain(|c| {
+            known_parity.is_none_or(|p| parity_open_or(&c.geometry, p))
+                && !cands.iter().any(|d| d.geometry == c.geometry)
+        });
+        let at = 1.min(cands.len());
+        cands.splice(at..at, more);
+    }
     if verdict != Verdict::Found {
         crate::completion::plausible(&mut cands, &tied, samples, member_sizes);
     }
     Some((verdict, cands))
-}
-
-/// The geometry of `top` with two slots' images swapped that the
-/// structures explain as well (merit at least the top's), if any.
-fn swap_rival(
-    eqs: &[Equation],
-    n: usize,
-    member_bytes: u64,
-    top: &Scored,
-    samples: &Samples,
-    member_sizes: &[u64],
-) -> Option<(Geometry, crate::fit::Fit)> {
-    let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
-    let g = &top.fit.geometry;
-    let slots = g.slots.len();
-    let want = merit(&top.fit);
-    let pairs: Vec<(usize, usize)> = (0..slots)
-        .flat_map(|i| (i + 1..slots).map(move |j| (i, j)))
-        .filter(|&(i, j)| g.slots[i].image.is_some() || g.slots[j].image.is_some())
-        .collect();
-    pairs.into_par_iter().find_map_first(|(i, j)| {
-        let mut order: Vec<Option<usize>> = g.slots.iter().map(|x| x.image).collect();
-        order.swap(i, j);
-        let mut h = g.clone().with_order(&order);
-        // Per-member data offsets travel with their images.
-        h.slots[i].data_offset = g.slots[j].data_offset;
-        h.slots[j].data_offset = g.slots[i].data_offset;
-        let f = crate::fit::explain(eqs, n, member_bytes, &h)?;
-        if merit(&f) < want || f.explained == 0 {
-            return None;
-        }
-        // A complete RAID6 rival must recompute P and Q too (swapping
-        // members changes their Q coefficients).
-        let complete = h.slots.iter().all(|x| x.image.is_some());
-        if h.level == Level::Raid6 && complete {
-            let rate = crate::stale::parity_rate(samples, &h, &sizes, Q_CHECK_SECTORS);
-            if !rate.is_some_and(|r| r >= Q_MIN_RATE) {
-                return None;
-            }
-        }
-        Some((h, f))
-    })
-}
-
-/// Most completions of one candidate that are tried.
-const MAX_COMPLETIONS: usize = 6;
-
-/// Every way to seat the `undecided` members (no structure placed them)
-/// in the free slots of `order` (none when there would be more than
-/// [`MAX_COMPLETIONS`]). Slots left over stay missing.
-fn seatings(order: &[Option<usize>], undecided: &[usize]) -> Vec<Vec<Option<usize>>> {
-    fn seat(
-        free: &[usize],
-        todo: &[usize],
-        order: &mut Vec<Option<usize>>,
-        out: &mut Vec<Vec<Option<usize>>>,
-    ) {
-        if out.len() > MAX_COMPLETIONS {
-            return;
-        }
-        let Some((&m, rest)) = todo.split_first() else {
-            out.push(order.clone());
-            return;
-        };
-        for &s in free {
-            if order[s].is_none() {
-                order[s] = Some(m);
-                seat(free, rest, order, out);
-                order[s] = None;
-            }
-        }
-    }
-    let free: Vec<usize> = (0..order.len()).filter(|&s| order[s].is_none()).collect();
-    let mut out = Vec::new();
-    if undecided.is_empty() || undecided.len() > free.len() {
-        return out;
-    }
-    seat(&free, undecided, &mut order.to_vec(), &mut out);
-    if out.len() > MAX_COMPLETIONS {
-        out.clear();
-    }
-    out
-}
-
-/// The candidate `c` with its undecided members seated every way.
-pub(crate) fn completions(c: &Candidate, undecided: &[usize]) -> Vec<Candidate> {
-    seatings(&c.order, undecided)
-        .into_iter()
-        .map(|order| {
-            let mut x = c.clone();
-            x.geometry = x.geometry.clone().with_order(&order);
-            x.order = order;
-            x
-        })
-        .collect()
 }
 
 /// RAID6: keeps the fits (undecided members seated every way) whose P and

@@ -314,9 +314,28 @@ fn fit_inner(
     // The logical chunk of each equation, once its space's S is chosen.
     let mut logical: Vec<Option<u64>> = vec![None; placed.len()];
     let mut neutral = vec![false; placed.len()];
+    // A space with one structure constrains nothing (some S always fits):
+    // it is left out of the count, but says whether the space can start
+    // at array offset 0 (a file system at the array's start). Nor does one
+    // whose structures all sit in one chunk of one member (an inode
+    // table's records): any S places them alike, and the slot their votes
+    // would pick is arbitrary.
+    let lone = |idx: &[usize]| {
+        idx.len() == 1
+            || idx.iter().all(|&i| {
+                placed[i].fs_offset == placed[idx[0]].fs_offset
+                    && placed[i].member_offset == placed[idx[0]].member_offset
+            })
+            || idx.iter().all(|&i| {
+                placed[i].member == placed[idx[0]].member && placed[i].row == placed[idx[0]].row
+            })
+    };
+    // The main group, whose tied starts are tried, is the largest that
+    // decides anything: a run of MFT records in one chunk is larger than
+    // the few records that cross into the next member, and says nothing.
     let main_group = groups
         .iter()
-        .filter(|((space, _), _)| *space != ARRAY_SPACE)
+        .filter(|((space, _), idx)| *space != ARRAY_SPACE && !lone(idx))
         .max_by_key(|(key, idx)| (idx.len(), std::cmp::Reverse(**key)))
         .map(|(key, _)| *key);
     let mut s_ties: Vec<i128> = Vec::new();
@@ -333,21 +352,7 @@ fn fit_inner(
         // negative (a space that starts before the array's first row, as
         // an MFT fragment's numbering does), hence i128.
         let lo = |p: &Placed| i128::from(p.row) * i128::from(k) - i128::from(p.q);
-        // A space with one structure constrains nothing (some S always
-        // fits): it is left out of the count, but says whether the space
-        // can start at array offset 0 (a file system at the array's start).
-        // Nor does one whose structures all sit in one chunk of one member
-        // (an inode table's records): any S places them alike, and the
-        // slot their votes would pick is arbitrary.
-        let lone = idx.len() == 1
-            || idx.iter().all(|&i| {
-                placed[i].fs_offset == placed[idx[0]].fs_offset
-                    && placed[i].member_offset == placed[idx[0]].member_offset
-            })
-            || idx.iter().all(|&i| {
-                placed[i].member == placed[idx[0]].member && placed[i].row == placed[idx[0]].row
-            });
-        if lone {
+        if lone(idx) {
             let l = lo(&placed[idx[0]]);
             if *s0 == 0 && (l..l + i128::from(k)).contains(&0) {
                 origins_at_zero += 1;
@@ -570,11 +575,20 @@ fn structure_groups(keys: &[(usize, u64, u64, u64)]) -> (Vec<usize>, usize) {
         }
         x
     }
-    let mut copies: HashMap<(u64, u64), usize> = HashMap::new();
+    let mut readings: HashMap<(usize, u64, u64), usize> = HashMap::new();
+    for &(member, off, space, _) in keys {
+        *readings.entry((member, off, space)).or_default() += 1;
+    }
+    let mut copies: HashMap<(u64, u64, Option<u64>), usize> = HashMap::new();
     let mut alternatives: HashMap<(usize, u64, u64), usize> = HashMap::new();
     for (i, &(member, off, space, fs)) in keys.iter().enumerate() {
+        // A sector with several readings (an NTFS boot sector, primary or
+        // backup) is a copy only of one at the same member offset (in
+        // parity): the primary and the backup are two structures, each
+        // placing its own member.
+        let at = (readings[&(member, off, space)] > 1).then_some(off);
         for j in [
-            *copies.entry((space, fs)).or_insert(i),
+            *copies.entry((space, fs, at)).or_insert(i),
             *alternatives.entry((member, off, space)).or_insert(i),
         ] {
             let (a, b) = (find(&mut parent, i), find(&mut parent, j));

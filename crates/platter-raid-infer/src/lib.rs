@@ -268,7 +268,9 @@ fn find_stale(
     if top.geometry.slots.iter().any(|s| s.image.is_none()) {
         return None;
     }
-    let Some(found) = stale::detect(samples, members, top) else {
+    let Some(found) =
+        stale::detect(samples, members, top).or_else(|| stale_by_validation(samples, members, top))
+    else {
         suspect_unlocated(samples, members, verdict, candidates);
         return None;
     };
@@ -282,6 +284,46 @@ fn find_stale(
         ));
     }
     Some(found)
+}
+
+/// A member too little out of date for the parity rates to name it (a
+/// few sectors fail): when parity fails somewhere and the complete array
+/// fails file-system checks, the array without that member alone passes
+/// every check.
+fn stale_by_validation(
+    samples: &sample::Samples,
+    members: &[&dyn Source],
+    top: &Candidate,
+) -> Option<stale::StaleMember> {
+    let v = top.evidence.validation.as_ref()?;
+    if v.passed == v.checks || v.checks < validation::MIN_CHECKS {
+        return None;
+    }
+    let (checked, bad) = stale::failures(samples, members, top)?;
+    if bad == 0 {
+        return None;
+    }
+    let clean: Vec<(usize, u64)> = (0..top.geometry.slots.len())
+        .filter_map(|slot| {
+            let mut c = top.clone();
+            c.geometry.slots[slot].image = None;
+            let w = validation::check(members, &c)?;
+            (w.checks >= v.checks && w.passed == w.checks).then_some((slot, w.checks))
+        })
+        .collect();
+    let [(slot, checks)] = clean[..] else {
+        return None;
+    };
+    Some(stale::StaleMember {
+        member: top.geometry.slots[slot].image?,
+        slot,
+        checked_sectors: checked,
+        inconsistent_sectors: bad,
+        evidence: format!(
+            "parity fails on {bad} of {checked} checked sectors; the array passes {} of {} file-system checks with this member, all {checks} without it, and fails some without any other",
+            v.passed, v.checks
+        ),
+    })
 }
 
 /// The member a RAID1 answer leaves out as stale (see

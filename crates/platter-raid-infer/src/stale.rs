@@ -28,24 +28,20 @@ use crate::sample::{SECTOR, Samples};
 use crate::structures::scan;
 use crate::validation;
 
-/// Inconsistent sectors needed (and their share of informative ones)
-/// before a member is suspected.
-const MIN_INCONSISTENT: u64 = 16;
-const MIN_INCONSISTENT_RATE: f64 = 0.01;
-/// Or, over little informative data (a small file system), this many
-/// inconsistent sectors making up this share.
+/// Inconsistent sectors needed, and their share of those checked, before
+/// a member is suspected: a member a few writes behind fails on few
+/// sectors of an array holding little data (7 of 373 on a small ext4).
 const MIN_INCONSISTENT_FEW: u64 = 4;
-const MIN_INCONSISTENT_FEW_RATE: f64 = 0.05;
+const MIN_INCONSISTENT_RATE: f64 = 0.01;
+/// RAID6, whose syndromes name the member: this many at any rate.
+const MIN_INCONSISTENT: u64 = 16;
 
 /// Parity fails on enough of the checked sectors to suspect a member:
-/// 16 sectors and 1 %, or 4 sectors and 5 % (a stale member of an array
-/// holding little data fails on few sectors, but on many of those
-/// checked). `any_rate` drops the 1 % floor (RAID6, whose syndromes
-/// name the member).
+/// 4 sectors and 1 %; with `any_rate` (RAID6), 16 sectors at any rate.
 fn suspicious(rc: &RowCheck, any_rate: bool) -> bool {
     let rate = rc.inconsistent as f64 / rc.checked.max(1) as f64;
-    (rc.inconsistent >= MIN_INCONSISTENT && (any_rate || rate >= MIN_INCONSISTENT_RATE))
-        || (rc.inconsistent >= MIN_INCONSISTENT_FEW && rate >= MIN_INCONSISTENT_FEW_RATE)
+    (any_rate && rc.inconsistent >= MIN_INCONSISTENT)
+        || (rc.inconsistent >= MIN_INCONSISTENT_FEW && rate >= MIN_INCONSISTENT_RATE)
 }
 /// Share of located votes the stale member must hold (RAID6).
 const LOCATOR_SHARE: f64 = 0.8;
@@ -120,7 +116,11 @@ fn check_rows_limited(
                     .or_insert_with(|| mapping.row(row))
                     .as_ref()?;
                 let sec = |slot: usize| w.sector(images[slot], i);
-                if layout.slots().filter(|&s| !is_zero(sec(s))).count() < 2 {
+                // A blank row says nothing; one with a single non-zero
+                // sector cannot be consistent (a data sector's parity
+                // equals it), which is what a member that missed writes
+                // to free space leaves.
+                if layout.slots().all(|s| is_zero(sec(s))) {
                     return None;
                 }
                 let mut p = [0u8; SECTOR];
@@ -198,6 +198,18 @@ fn locate_data(p: &[u8; SECTOR], q: &[u8; SECTOR], layout: &RowLayout) -> Option
     (0..SECTOR)
         .all(|i| gf::mul(c, p[i]) == q[i])
         .then(|| layout.data_slots[d])
+}
+
+/// Sampled sectors whose parity fails under `c` (RAID4/5/6 with every
+/// slot filled), however few: (checked, inconsistent).
+pub fn failures(samples: &Samples, members: &[&dyn Source], c: &Candidate) -> Option<(u64, u64)> {
+    let g = &c.geometry;
+    if !matches!(g.level, Level::Raid4 | Level::Raid5 | Level::Raid6) {
+        return None;
+    }
+    let sizes: Vec<Option<u64>> = members.iter().map(|m| Some(m.len())).collect();
+    let rc = check_rows(samples, g, &sizes)?;
+    Some((rc.checked, rc.inconsistent))
 }
 
 /// Parity that fails under `c` (RAID4/5/6 with every slot filled) on
@@ -378,6 +390,8 @@ mod tests {
     fn few_failures_over_little_data_are_suspicious() {
         assert!(suspicious(&rc(129, 10), false));
         assert!(suspicious(&rc(1000, 16), false));
+        // A member a few writes behind on a small ext4 (test stale_fs).
+        assert!(suspicious(&rc(373, 7), false));
         // A few unclean stripes among many consistent ones are not.
         assert!(!suspicious(&rc(5000, 10), false));
         assert!(!suspicious(&rc(100, 3), false));

@@ -232,6 +232,9 @@ pub fn decide(
     (verdict, cands)
 }
 
+/// Candidates of an open structure fit listed beside an open rotation.
+const FIT_BESIDE_ROTATION: usize = 2;
+
 fn decide_inner(
     samples: &Samples,
     signals: &Signals,
@@ -433,7 +436,7 @@ fn decide_inner(
             rotation = Some(found);
         }
     }
-    if let Some(found) = anchored::decide(
+    let anchored = anchored::decide(
         samples,
         st.eqs,
         Family::None,
@@ -443,13 +446,25 @@ fn decide_inner(
         &st.array_starts,
         &ev,
         &constant_parity(samples, n, hint, true),
-    ) {
-        if found.0 == Verdict::Found || rotation.is_none() {
+    );
+    match (anchored, rotation) {
+        (Some(found), rotation) if found.0 == Verdict::Found || rotation.is_none() => {
             return found;
         }
-    }
-    if let Some(open) = rotation {
-        return open;
+        // Both open: the rotation's answer leads, the structure fit's best
+        // candidates come next, for validation to weigh with it.
+        (Some((_, fit)), Some((verdict, mut cands))) => {
+            let fit: Vec<Candidate> = fit
+                .into_iter()
+                .filter(|c| !cands.iter().any(|d| d.geometry == c.geometry))
+                .take(FIT_BESIDE_ROTATION)
+                .collect();
+            let at = 1.min(cands.len());
+            cands.splice(at..at, fit);
+            return (verdict, cands);
+        }
+        (None, Some(open)) => return open,
+        _ => {}
     }
     if hint.level.is_none_or(|l| l == Level::Raid0) {
         if let Some(found) = raid0_by_continuity(samples, n, offset, &ev, hint) {

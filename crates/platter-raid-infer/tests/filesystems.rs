@@ -681,3 +681,66 @@ fn constant_parity_over_a_small_ext4_is_found_exactly() {
     }
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+/// md RAID4 with large chunks (mdadm's 512 KiB default) over NTFS: the
+/// boot sector and the first MFT records sit in chunk 0, the MFT's later
+/// runs in one row across two members, the backup boot sector at the
+/// end. The parity member copies chunk 0 in sparse rows; known from the
+/// copies, it takes no data slot and the last member falls by
+/// elimination. Before, the MFT run crossing two members was placed one
+/// chunk early (its tied starts untried, a lone MFT run being the largest
+/// group) and the boot sector could not seat its member.
+#[test]
+fn md_raid4_with_large_chunks_over_ntfs_is_found_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(ntfs) = ntfs_image(dir.path(), 160) else {
+        eprintln!("skipped: mkntfs/ntfscp missing");
+        return;
+    };
+    let mut bad = Vec::new();
+    for (layout, chunk, order) in [
+        (5u32, 512usize << 10, &[3usize, 1, 0, 2][..]),
+        (5, 512 << 10, &[2, 0, 1, 5, 4, 3]),
+        (5, 256 << 10, &[0, 1, 4, 2, 3]),
+        (4, 512 << 10, &[1, 0, 3, 4, 2]),
+    ] {
+        let shape = Shape::Parity(false, layout, order.len(), chunk, 0);
+        let (slots, data) = build(&shape, &ntfs);
+        let members = common::shuffle(slots, order);
+        let label = format!("{shape:?}");
+        let (report, exact) = judge(&members, &members, &data, &label);
+        if !(exact && report.verdict == Verdict::Found) {
+            bad.push(format!("{label}: {:?} exact={exact}", report.verdict));
+        }
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// RAID0 of two members over NTFS with small chunks: the content reads as
+/// if parity rotated (a RAID5 missing a member), an open answer that
+/// reads no file system; the structure fit's RAID0 comes right after it,
+/// and validation picks it.
+#[test]
+fn raid0_whose_content_looks_like_rotating_parity_is_found_by_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(ntfs) = ntfs_image(dir.path(), 32) else {
+        eprintln!("skipped: mkntfs/ntfscp missing");
+        return;
+    };
+    let mut bad = Vec::new();
+    for (chunk, order) in [
+        (4096usize, &[0usize, 1][..]),
+        (4096, &[1, 0]),
+        (8192, &[1, 0]),
+    ] {
+        let shape = Shape::Raid0(order.len(), chunk);
+        let (slots, data) = build(&shape, &ntfs);
+        let members = common::shuffle(slots, order);
+        let label = format!("{shape:?} {order:?}");
+        let (report, exact) = judge(&members, &members, &data, &label);
+        if !(exact && report.verdict == Verdict::Found) {
+            bad.push(format!("{label}: {:?} exact={exact}", report.verdict));
+        }
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+}

@@ -180,6 +180,17 @@ fn verdict_text(v: &Verdict) -> String {
 fn write_human(w: &mut dyn Write, d: &Detected, a: &DetectArgs) -> io::Result<()> {
     let r = &d.report;
     writeln!(w, "verdict: {}", verdict_text(&r.verdict))?;
+    if let Some(s) = &r.stale {
+        let name = d.members.get(s.member).map_or_else(
+            || format!("member {}", s.member),
+            |m| m.path.display().to_string(),
+        );
+        writeln!(
+            w,
+            "stale: {name} (slot {}) holds old data: {}; the answer leaves it out, assemble without it",
+            s.slot, s.evidence
+        )?;
+    }
     writeln!(
         w,
         "sampled: {} of each member ({} members, smallest {})",

@@ -324,3 +324,77 @@ fn copies_of_a_missing_chunk_in_p_and_q_explain_the_truth() {
         "every structure, copies included"
     );
 }
+
+#[test]
+fn a_boot_sector_and_its_backup_are_two_structures() {
+    // keys: (member, member offset, space, fs offset). An NTFS boot
+    // sector reads as the primary (0) or the backup (END): the primary
+    // on member 0 and the backup on member 2 each place their own member;
+    // the copy of the primary in parity (member 1, same offset) is one
+    // structure with it, as are MFT records and their $MFTMirr copies.
+    const END: u64 = 300 << 20;
+    let keys = [
+        (0, 0, 5, 0),
+        (0, 0, 5, END),
+        (2, (100 << 20) - 512, 5, 0),
+        (2, (100 << 20) - 512, 5, END),
+        (1, 0, 5, 0),
+        (1, 0, 5, END),
+        (0, 16384, 6, 0),
+        (1, 50 << 20, 6, 0),
+    ];
+    let (group, groups) = structure_groups(&keys);
+    assert_eq!(groups, 3, "{group:?}");
+    assert_eq!(group[0], group[1]);
+    assert_eq!(group[2], group[3]);
+    assert_ne!(group[0], group[2]);
+    assert_eq!(group[4], group[0]);
+    assert_eq!(group[6], group[7]);
+}
+
+#[test]
+fn a_run_crossing_two_members_tries_its_tied_starts() {
+    // RAID0 of 3, 512K chunks, order [2, 0, 1]: an MFT of 1K records
+    // with 100 in chunk 0 (one chunk of one member: no evidence, though
+    // the largest group) and a later run of 24 crossing from chunk 46 to
+    // chunk 47 (one row: data index 1 then 2, or 0 then 1 alike). The
+    // boot sector (array 0) and its backup (in chunk 599) tell the two
+    // apart only with the later run at its true start.
+    let member = 256 << 20;
+    let chunk = 512u64 << 10;
+    let order = [Some(2), Some(0), Some(1)];
+    let g =
+        Geometry::new(Level::Raid0, Layout::default_for(Level::Raid0), chunk, 3).with_order(&order);
+    let mut eqs = equations(
+        &g,
+        member,
+        0,
+        &(0..100).map(|i| 16384 + i * 1024).collect::<Vec<_>>(),
+    );
+    let run: Vec<u64> = (0..24).map(|i| 47 * chunk - 12 * 1024 + i * 1024).collect();
+    eqs.extend(
+        equations(&g, member, 0, &run)
+            .into_iter()
+            .map(|e| Equation {
+                fs_offset: e.fs_offset - 46 * chunk + 140 * 1024,
+                ..e
+            }),
+    );
+    for (x, fs) in [(0, 0), (600 * chunk - 512, 600 * chunk - 512)] {
+        eqs.extend(
+            equations(&g, member, 0, &[x])
+                .into_iter()
+                .map(|e| Equation {
+                    space: 8,
+                    fs_offset: fs,
+                    ..e
+                }),
+        );
+    }
+    let f = fit(&eqs, 3, member, raid0(3), chunk, 0).unwrap();
+    assert_eq!(f.explained, f.considered);
+    assert_eq!(
+        f.geometry.slots.iter().map(|s| s.image).collect::<Vec<_>>(),
+        order
+    );
+}

@@ -380,7 +380,8 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, sb: &ExtSuperblock, v: &m
             }
         }
     }
-    let (dir_ok, dir_bad) = check_dirs(r, sb, &dirs, &at, v);
+    let mut in_use = InUse::new(sb, &gdt);
+    let (dir_ok, dir_bad) = check_dirs(r, sb, &dirs, &at, v, &mut in_use);
     v.notes.push(format!(
         "{kind} at {start}: {desc_ok}/{checked_groups} descriptor checksums, \
          {bitmap_ok} bitmap checksums right, {bitmap_bad} wrong, \
@@ -389,7 +390,7 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, sb: &ExtSuperblock, v: &m
     ));
     check_bitmap_self_bits(r, sb, &gdt, &at, v);
     if let Some(table) = root_table {
-        check_root_dir(r, sb, table, &at, v);
+        check_root_dir(r, sb, table, &at, v, &mut in_use);
     }
 }
 
@@ -483,7 +484,9 @@ fn check_inodes(
             // held inline in the inode.
             let dir = le16(ino, 0) & 0xF000 == 0x4000 && le32(ino, 0x20) & 0x1000_0000 == 0;
             if ok && dir && number != 2 {
-                if let (Ok(n), Some(b)) = (u32::try_from(number), first_block(ino)) {
+                let bs = sb.block_bytes as usize;
+                let mut read = |b: u64| at(b).and_then(|o| r.read(o, bs));
+                if let (Ok(n), Some(b)) = (u32::try_from(number), first_block(ino, &mut read)) {
                     dirs.push((n, b));
                 }
             }
@@ -528,6 +531,7 @@ fn check_root_dir(
     table: u64,
     at: &dyn Fn(u64) -> Option<u64>,
     v: &mut Validation,
+    in_use: &mut InUse<'_>,
 ) {
     let Some(ino) = at(table)
         .and_then(|o| o.checked_add(sb.inode_bytes))
@@ -541,7 +545,9 @@ fn check_root_dir(
     if !is_dir {
         return;
     }
-    let Some(first) = first_block(&ino) else {
+    let bs = sb.block_bytes as usize;
+    let mut read = |b: u64| at(b).and_then(|o| r.read(o, bs));
+    let Some(first) = first_block(&ino, &mut read) else {
         v.check(false);
         return;
     };
@@ -550,23 +556,45 @@ fn check_root_dir(
         return;
     };
     v.check(dir_block_starts(&blk, 2, Some(2)));
+    if let Some(ok) = in_use.entries(r, &blk, at) {
+        v.check(ok);
+    }
 }
 
 /// The first block of a directory inode's data: from the extent tree
-/// root when it is a leaf, or the first direct block; `None` when the
-/// tree is not a valid leaf with an extent.
-fn first_block(ino: &[u8]) -> Option<u64> {
+/// (its first index entry followed down through `read`, which returns a
+/// block's bytes), or the first direct block; `None` when the tree is not
+/// valid down to an extent.
+pub(super) fn first_block(ino: &[u8], read: &mut dyn FnMut(u64) -> Option<Vec<u8>>) -> Option<u64> {
     let iblock = ino.get(0x28..0x28 + 60)?;
-    if le32(ino, 0x20) & 0x8_0000 != 0 {
-        // Extent tree root in i_block; depth 0 holds the extents.
-        if le16(iblock, 0) != 0xF30A || le16(iblock, 2) == 0 || le16(iblock, 6) != 0 {
+    if le32(ino, 0x20) & 0x8_0000 == 0 {
+        return Some(u64::from(le32(iblock, 0)));
+    }
+    // A node: header (magic, entries, max, depth), then 12-byte entries
+    // from 12. The first index entry's child block: low 32 bits at 16,
+    // high 16 at 18; the first extent's start: high 16 at 18, low 32 at
+    // 20.
+    let mut node = iblock.to_vec();
+    let mut depth = le16(&node, 6);
+    for _ in 0..=MAX_EXTENT_DEPTH {
+        if node.len() < 24 || le16(&node, 0) != 0xF30A || le16(&node, 2) == 0 {
             return None;
         }
-        Some(u64::from(le32(iblock, 20)) | u64::from(le16(iblock, 18)) << 32)
-    } else {
-        Some(u64::from(le32(iblock, 0)))
+        if le16(&node, 6) != depth {
+            return None;
+        }
+        if depth == 0 {
+            return Some(u64::from(le32(&node, 20)) | u64::from(le16(&node, 18)) << 32);
+        }
+        let child = u64::from(le32(&node, 16)) | u64::from(le16(&node, 18)) << 32;
+        node = read(child)?;
+        depth -= 1;
     }
+    None
 }
+
+/// Deepest extent tree followed (ext4 allows 5 levels).
+const MAX_EXTENT_DEPTH: u16 = 5;
 
 /// A directory's first block starts with `.` naming the directory itself
 /// and `..` naming its parent (`parent`, when known; any inode else).
@@ -597,6 +625,7 @@ fn check_dirs(
     dirs: &[(u32, u64)],
     at: &dyn Fn(u64) -> Option<u64>,
     v: &mut Validation,
+    in_use: &mut InUse<'_>,
 ) -> (u64, u64) {
     let (mut ok_n, mut bad_n) = (0, 0);
     for &(number, block) in dirs.iter().take(DIRS_CHECKED) {
@@ -609,11 +638,90 @@ fn check_dirs(
             r.fail(v);
             continue;
         };
-        let ok = dir_block_starts(&blk, number, None);
+        // Its `.` and `..`, then the inodes its entries name.
+        let mut ok = dir_block_starts(&blk, number, None);
         v.check(ok);
+        if ok {
+            if let Some(named) = in_use.entries(r, &blk, at) {
+                v.check(named);
+                ok = named;
+            }
+        }
         if ok { ok_n += 1 } else { bad_n += 1 }
     }
     (ok_n, bad_n)
+}
+
+/// Directory entries checked per directory block, at most.
+const ENTRIES_CHECKED: usize = 64;
+
+/// Whether inodes are marked in use, from the inode bitmaps of the
+/// groups whose descriptors were read (each bitmap read once).
+pub(crate) struct InUse<'a> {
+    sb: &'a ExtSuperblock,
+    gdt: &'a [u8],
+    bitmaps: std::collections::HashMap<u64, Option<Vec<u8>>>,
+}
+
+impl<'a> InUse<'a> {
+    fn new(sb: &'a ExtSuperblock, gdt: &'a [u8]) -> Self {
+        Self {
+            sb,
+            gdt,
+            bitmaps: std::collections::HashMap::new(),
+        }
+    }
+
+    /// `Some(true)` when every entry of a directory block (past `.` and
+    /// `..`) names an inode its group's bitmap marks in use, `Some(false)`
+    /// when one does not (a directory newer than the inode table it is
+    /// read with, as a stale member gives), `None` when there is nothing
+    /// to check.
+    fn entries(
+        &mut self,
+        r: &mut Reader<'_>,
+        blk: &[u8],
+        at: &dyn Fn(u64) -> Option<u64>,
+    ) -> Option<bool> {
+        let sb = self.sb;
+        let ipg = sb.inodes_per_group.max(1);
+        let mut pos = 0usize;
+        let mut seen = 0;
+        let mut any = false;
+        while pos + 12 <= blk.len() && seen < ENTRIES_CHECKED {
+            let ino = u64::from(le32(blk, pos));
+            let rec = usize::from(le16(blk, pos + 4));
+            let name_len = usize::from(blk[pos + 6]);
+            if rec < 12 || pos + rec > blk.len() || 8 + name_len > rec {
+                break;
+            }
+            let name = &blk[pos + 8..pos + 8 + name_len];
+            seen += 1;
+            pos += rec;
+            if ino == 0 || name == b"." || name == b".." {
+                continue;
+            }
+            let (g, i) = ((ino - 1) / ipg, (ino - 1) % ipg);
+            let Some(d) = self.gdt.chunks_exact(sb.desc_bytes).nth(g as usize) else {
+                continue;
+            };
+            any = true;
+            let ok = le16(d, 0x12) & BG_INODE_UNINIT == 0
+                && self
+                    .bitmaps
+                    .entry(g)
+                    .or_insert_with(|| {
+                        let b = desc_u64(sb, d, 0x04, 0x24);
+                        at(b).and_then(|o| r.read(o, (ipg as usize).div_ceil(8)))
+                    })
+                    .as_ref()
+                    .is_some_and(|bm| bm[(i / 8) as usize] & (1 << (i % 8)) != 0);
+            if !ok {
+                return Some(false);
+            }
+        }
+        any.then_some(true)
+    }
 }
 
 pub(crate) fn hex(b: &[u8]) -> String {

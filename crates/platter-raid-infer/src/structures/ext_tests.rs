@@ -506,3 +506,48 @@ fn directory_blocks_are_checked_where_their_inodes_point() {
         "{v:?}"
     );
 }
+
+/// A directory whose extent tree has an index level (a large, fragmented
+/// root directory): its first block is found through the index block,
+/// and a child whose depth is not one less is refused.
+#[test]
+fn a_directory_first_block_is_followed_through_an_extent_index() {
+    let node = |entries: u16, depth: u16, entry: [u8; 12]| {
+        let mut n = vec![0u8; 12];
+        n[0..2].copy_from_slice(&0xF30Au16.to_le_bytes());
+        n[2..4].copy_from_slice(&entries.to_le_bytes());
+        n[4..6].copy_from_slice(&4u16.to_le_bytes());
+        n[6..8].copy_from_slice(&depth.to_le_bytes());
+        n.extend_from_slice(&entry);
+        n.resize(60, 0);
+        n
+    };
+    // An index entry: logical block 0, child block 77 (low 32, high 16).
+    let mut index = [0u8; 12];
+    index[4..8].copy_from_slice(&77u32.to_le_bytes());
+    // An extent: logical 0, one block starting at 0x1_0000_04D2.
+    let mut extent = [0u8; 12];
+    extent[4..6].copy_from_slice(&1u16.to_le_bytes());
+    extent[6..8].copy_from_slice(&1u16.to_le_bytes());
+    extent[8..12].copy_from_slice(&1234u32.to_le_bytes());
+    let inode = |root: Vec<u8>| {
+        let mut ino = vec![0u8; 256];
+        ino[0x20..0x24].copy_from_slice(&0x8_0000u32.to_le_bytes());
+        ino[0x28..0x28 + 60].copy_from_slice(&root);
+        ino
+    };
+    let leaf = node(1, 0, extent);
+    let want = Some((1u64 << 32) | 1234);
+    let mut none = |_| None;
+    assert_eq!(ext::first_block(&inode(leaf.clone()), &mut none), want);
+    let mut reads = Vec::new();
+    let mut read = |b: u64| {
+        reads.push(b);
+        Some(leaf.clone())
+    };
+    assert_eq!(ext::first_block(&inode(node(1, 1, index)), &mut read), want);
+    assert_eq!(reads, [77]);
+    // The child claims depth 0 under a depth-2 root: refused.
+    let mut read = |_| Some(leaf.clone());
+    assert_eq!(ext::first_block(&inode(node(1, 2, index)), &mut read), None);
+}

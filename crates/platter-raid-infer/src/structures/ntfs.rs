@@ -175,6 +175,12 @@ pub(crate) fn scan_record(ctx: &mut Ctx<'_>, pos: usize) {
 /// Decodes the runlist of the unnamed non-resident `$DATA` attribute of a
 /// (fixed-up) MFT record: `(lcn, clusters)` runs and the data size.
 fn data_runs(rec: &[u8]) -> Option<(Vec<(u64, u64)>, u64)> {
+    nonresident_runs(rec, 0x80, 0)
+}
+
+/// The attribute of type `ty` whose name is `name_len` UTF-16 units long,
+/// non-resident: its runs and real size.
+fn nonresident_runs(rec: &[u8], ty_want: u32, name_len: u8) -> Option<(Vec<(u64, u64)>, u64)> {
     let mut at = le16(rec, 0x14) as usize;
     while at + 0x40 <= rec.len() {
         let ty = le32(rec, at);
@@ -182,7 +188,7 @@ fn data_runs(rec: &[u8]) -> Option<(Vec<(u64, u64)>, u64)> {
         if ty == 0xFFFF_FFFF || len < 0x18 || at + len > rec.len() {
             return None;
         }
-        if ty == 0x80 && rec[at + 8] == 1 && rec[at + 9] == 0 {
+        if ty == ty_want && rec[at + 8] == 1 && rec[at + 9] == name_len {
             let real = le64(rec, at + 0x30);
             let mp = at + le16(rec, at + 0x20) as usize;
             return Some((decode_runs(rec.get(mp..at + len)?)?, real));
@@ -255,6 +261,7 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, boot: &NtfsBoot, v: &mut 
     let mut good = 0u64;
     let mut bad = 0u64;
     let mut index = 0u64;
+    let mut dirs: Vec<(u64, u64)> = Vec::new();
     if let Some((runs, size)) = data_runs(&rec0) {
         let total = (size / boot.record_bytes).min(MAX_RECORDS_CHECKED);
         'runs: for (lcn, clusters) in runs {
@@ -282,7 +289,16 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, boot: &NtfsBoot, v: &mut 
                     } else if &rec[0..4] == b"FILE" {
                         let ok = check_record(rec).map(u64::from) == Some(want);
                         v.check(ok);
-                        if ok { good += 1 } else { bad += 1 }
+                        if ok {
+                            good += 1
+                        } else {
+                            bad += 1
+                        }
+                        if ok && le16(rec, 0x16) & 3 == 3 && dirs.len() < DIRS_CHECKED {
+                            let mut fixed = rec.to_vec();
+                            apply_fixups(&mut fixed);
+                            dirs.extend(first_index_block(&fixed));
+                        }
                     } else if rec.iter().any(|&b| b != 0) && &rec[0..4] != b"BAAD" {
                         v.check(false);
                         bad += 1;
@@ -297,8 +313,10 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, boot: &NtfsBoot, v: &mut 
         v.notes
             .push(format!("NTFS at {start}: $MFT has no readable runlist"));
     }
+    let (idx_ok, idx_bad) = check_index_blocks(r, start, boot, &dirs, v);
     v.notes.push(format!(
-        "NTFS at {start}: {good} MFT records where their numbers say, {bad} not"
+        "NTFS at {start}: {good} MFT records where their numbers say, {bad} not; \
+         {idx_ok} directory index blocks right, {idx_bad} wrong"
     ));
     check_upcase(r, start, boot, mft, v);
     // $MFTMirr holds copies of the first records.
@@ -322,6 +340,70 @@ pub(crate) fn validate(r: &mut Reader<'_>, start: u64, boot: &NtfsBoot, v: &mut 
     {
         v.check(a == b);
     }
+}
+
+/// Directories whose first index block is checked, at most.
+const DIRS_CHECKED: usize = 32;
+
+/// The first index block of a directory's `$I30` allocation, from its
+/// (fixed-up) MFT record: (LCN, index block bytes).
+fn first_index_block(rec: &[u8]) -> Option<(u64, u64)> {
+    let (runs, _) = nonresident_runs(rec, 0xA0, 4)?;
+    let &(lcn, _) = runs.first()?;
+    // $INDEX_ROOT (resident) gives the index block size at 8 of its value.
+    let mut at = le16(rec, 0x14) as usize;
+    while at + 0x18 <= rec.len() {
+        let ty = le32(rec, at);
+        let len = le32(rec, at + 4) as usize;
+        if ty == 0xFFFF_FFFF || len < 0x18 || at + len > rec.len() {
+            return None;
+        }
+        if ty == 0x90 && rec[at + 8] == 0 {
+            let value = at + le16(rec, at + 0x14) as usize;
+            let size = u64::from(le32(rec, value + 8));
+            return (size.is_power_of_two() && (512..=65536).contains(&size))
+                .then_some((lcn, size));
+        }
+        at += len;
+    }
+    None
+}
+
+/// Each directory's first index block (directories holding many entries
+/// keep them in `INDX` blocks among the files' data, away from the MFT):
+/// magic, fixups and VCN 0 where its record's runlist points. Returns
+/// (right, wrong).
+fn check_index_blocks(
+    r: &mut Reader<'_>,
+    start: u64,
+    boot: &NtfsBoot,
+    dirs: &[(u64, u64)],
+    v: &mut Validation,
+) -> (u64, u64) {
+    let (mut ok_n, mut bad_n) = (0, 0);
+    for &(lcn, size) in dirs {
+        let Some(off) = lcn
+            .checked_mul(boot.cluster_bytes)
+            .and_then(|o| o.checked_add(start))
+        else {
+            continue;
+        };
+        let Some(b) = r.read(off, size as usize) else {
+            r.fail(v);
+            continue;
+        };
+        let usa = le16(&b, 4) as usize;
+        let count = le16(&b, 6) as usize;
+        let ok = &b[0..4] == b"INDX"
+            && count == b.len() / USA_STRIDE + 1
+            && usa + 2 <= b.len()
+            && (0..b.len() / USA_STRIDE)
+                .all(|i| b[i * USA_STRIDE + 510..i * USA_STRIDE + 512] == b[usa..usa + 2])
+            && le64(&b, 0x10) == 0;
+        v.check(ok);
+        if ok { ok_n += 1 } else { bad_n += 1 }
+    }
+    (ok_n, bad_n)
 }
 
 /// `$UpCase` (record 10) maps each UTF-16 unit to its upper case: most

@@ -219,8 +219,14 @@ pub(super) fn rotation_raid5(
                     })
         }
     };
+    // Nor does a rotation whose array leaves many of the structures found
+    // unexplained (a RAID0 whose content merely looks as if parity
+    // rotated): it stays open for the structure fit and validation.
+    let considered = ranked[0].0.evidence.anchors_considered.unwrap_or(0) as usize;
+    let fits = considered < crate::anchored::MIN_EXPLAINED
+        || ranked[0].1 as f64 >= crate::anchored::MIN_RATE * considered as f64;
     let (cands, explained) = by_structures(ranked);
-    if decided {
+    if decided && fits {
         return Some((Verdict::Found, cands));
     }
     let r = &rotations[0];

@@ -1,0 +1,155 @@
+//! Seating members the structures leave open: the known parity member
+//! in the parity slot, every way to seat the undecided ones, and the
+//! two-member swaps the structures explain as well.
+
+use platter_raid::geometry::{Geometry, Layout, Level};
+use rayon::prelude::*;
+
+use super::{Candidate, Equation, Q_CHECK_SECTORS, Q_MIN_RATE, Samples, Scored, merit};
+
+/// Seats the known parity member `p` in the open parity slot of a fit
+/// that no structure placed it in (parity holds no structure of its own),
+/// and then, as the fit does, a last undecided member in the last free
+/// slot.
+pub(super) fn seat_parity(f: &mut crate::fit::Fit, p: usize) {
+    let g = &mut f.geometry;
+    let constant = matches!(
+        g.layout,
+        Layout::Parity(
+            platter_raid::geometry::ParityLayout::ParityFirst
+                | platter_raid::geometry::ParityLayout::ParityLast
+        )
+    );
+    if !constant || !matches!(g.level, Level::Raid4 | Level::Raid5) {
+        return;
+    }
+    let slot = parity_slot(g);
+    if g.slots[slot].image.is_some() || !f.undecided_members.contains(&p) {
+        return;
+    }
+    g.slots[slot].image = Some(p);
+    f.undecided_members.retain(|&m| m != p);
+    let free: Vec<usize> = (0..g.slots.len())
+        .filter(|&s| g.slots[s].image.is_none())
+        .collect();
+    if let ([m], [s]) = (&f.undecided_members[..], &free[..]) {
+        g.slots[*s].image = Some(*m);
+        f.undecided_members.clear();
+    }
+}
+
+/// The parity slot of a constant-parity geometry.
+fn parity_slot(g: &Geometry) -> usize {
+    match g.layout {
+        Layout::Parity(platter_raid::geometry::ParityLayout::ParityFirst) => 0,
+        _ => g.slots.len() - 1,
+    }
+}
+
+/// True when the parity slot of a constant-parity geometry holds image
+/// `p` or nothing.
+pub(super) fn parity_open_or(g: &Geometry, p: usize) -> bool {
+    g.slots[parity_slot(g)].image.is_none_or(|i| i == p)
+}
+
+/// The geometry of `top` with two slots' images swapped that the
+/// structures explain as well (merit at least the top's), if any. With
+/// the parity member known (`parity`), a swap that moves it off the
+/// parity slot is no rival: in sparse rows parity is a copy of the one
+/// non-zero data chunk, so a structure there reads alike on both.
+pub(super) fn swap_rival(
+    eqs: &[Equation],
+    n: usize,
+    member_bytes: u64,
+    top: &Scored,
+    samples: &Samples,
+    member_sizes: &[u64],
+    parity: Option<usize>,
+) -> Option<(Geometry, crate::fit::Fit)> {
+    let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
+    let g = &top.fit.geometry;
+    let slots = g.slots.len();
+    let want = merit(&top.fit);
+    let pairs: Vec<(usize, usize)> = (0..slots)
+        .flat_map(|i| (i + 1..slots).map(move |j| (i, j)))
+        .filter(|&(i, j)| g.slots[i].image.is_some() || g.slots[j].image.is_some())
+        .collect();
+    pairs.into_par_iter().find_map_first(|(i, j)| {
+        let mut order: Vec<Option<usize>> = g.slots.iter().map(|x| x.image).collect();
+        order.swap(i, j);
+        let mut h = g.clone().with_order(&order);
+        // Per-member data offsets travel with their images.
+        h.slots[i].data_offset = g.slots[j].data_offset;
+        h.slots[j].data_offset = g.slots[i].data_offset;
+        if parity.is_some_and(|p| !parity_open_or(&h, p)) {
+            return None;
+        }
+        let f = crate::fit::explain(eqs, n, member_bytes, &h)?;
+        if merit(&f) < want || f.explained == 0 {
+            return None;
+        }
+        // A complete RAID6 rival must recompute P and Q too (swapping
+        // members changes their Q coefficients).
+        let complete = h.slots.iter().all(|x| x.image.is_some());
+        if h.level == Level::Raid6 && complete {
+            let rate = crate::stale::parity_rate(samples, &h, &sizes, Q_CHECK_SECTORS);
+            if !rate.is_some_and(|r| r >= Q_MIN_RATE) {
+                return None;
+            }
+        }
+        Some((h, f))
+    })
+}
+
+/// Most completions of one candidate that are tried.
+pub(super) const MAX_COMPLETIONS: usize = 6;
+
+/// Every way to seat the `undecided` members (no structure placed them)
+/// in the free slots of `order` (none when there would be more than
+/// [`MAX_COMPLETIONS`]). Slots left over stay missing.
+pub(super) fn seatings(order: &[Option<usize>], undecided: &[usize]) -> Vec<Vec<Option<usize>>> {
+    fn seat(
+        free: &[usize],
+        todo: &[usize],
+        order: &mut Vec<Option<usize>>,
+        out: &mut Vec<Vec<Option<usize>>>,
+    ) {
+        if out.len() > MAX_COMPLETIONS {
+            return;
+        }
+        let Some((&m, rest)) = todo.split_first() else {
+            out.push(order.clone());
+            return;
+        };
+        for &s in free {
+            if order[s].is_none() {
+                order[s] = Some(m);
+                seat(free, rest, order, out);
+                order[s] = None;
+            }
+        }
+    }
+    let free: Vec<usize> = (0..order.len()).filter(|&s| order[s].is_none()).collect();
+    let mut out = Vec::new();
+    if undecided.is_empty() || undecided.len() > free.len() {
+        return out;
+    }
+    seat(&free, undecided, &mut order.to_vec(), &mut out);
+    if out.len() > MAX_COMPLETIONS {
+        out.clear();
+    }
+    out
+}
+
+/// The candidate `c` with its undecided members seated every way.
+pub(crate) fn completions(c: &Candidate, undecided: &[usize]) -> Vec<Candidate> {
+    seatings(&c.order, undecided)
+        .into_iter()
+        .map(|order| {
+            let mut x = c.clone();
+            x.geometry = x.geometry.clone().with_order(&order);
+            x.order = order;
+            x
+        })
+        .collect()
+}
