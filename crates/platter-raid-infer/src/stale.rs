@@ -217,13 +217,16 @@ pub fn failures(samples: &Samples, members: &[&dyn Source], c: &Candidate) -> Op
 /// inconsistent) sectors, or `None` when parity holds (or cannot be
 /// checked).
 pub fn suspect(samples: &Samples, members: &[&dyn Source], c: &Candidate) -> Option<(u64, u64)> {
-    let g = &c.geometry;
-    if !matches!(g.level, Level::Raid4 | Level::Raid5 | Level::Raid6) {
-        return None;
-    }
-    let sizes: Vec<Option<u64>> = members.iter().map(|m| Some(m.len())).collect();
-    let rc = check_rows(samples, g, &sizes)?;
-    suspicious(&rc, false).then_some((rc.checked, rc.inconsistent))
+    failures(samples, members, c).filter(|&(checked, inconsistent)| {
+        suspicious(
+            &RowCheck {
+                checked,
+                inconsistent,
+                ..RowCheck::default()
+            },
+            false,
+        )
+    })
 }
 
 /// Fraction of informative sampled sectors whose P and Q recompute under

@@ -8,10 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use platter_core::{MemSource, SharedSource, Source};
-use platter_raid::array::RaidArray;
 use platter_raid_infer::{Report, Verdict};
 
 /// A directory of mixed files: text, a binary, random and zero files.
@@ -109,37 +106,35 @@ fn ntfs_image(root: &Path, mib: u64) -> Option<Vec<u8>> {
     Some(std::fs::read(&img).unwrap())
 }
 
-/// Infers `members` (already shuffled) and checks that the answer
-/// assembles `content`.
-fn assembled_matches(members: &[Vec<u8>], report: &Report, content: &[u8]) -> bool {
-    let Some(c) = report.candidates.first() else {
-        return false;
-    };
-    let srcs: Vec<Option<SharedSource>> = members
-        .iter()
-        .enumerate()
-        .map(|(i, m)| Some(Arc::new(MemSource::new(format!("m{i}"), m.clone())) as SharedSource))
-        .collect();
-    let Ok(arr) = RaidArray::new(c.geometry.clone(), srcs) else {
-        return false;
-    };
-    let n = content.len().min(arr.len() as usize);
-    let mut buf = vec![0u8; n];
-    arr.read_exact_at(&mut buf, 0).is_ok() && buf == content[..n]
-}
-
 /// Infers `members` (already shuffled, missing ones left out), prints the
 /// answer under `label`, and says whether it assembles `content` over
 /// `truth` (the same images, as the answer's indices refer to them).
 fn judge(members: &[Vec<u8>], truth: &[Vec<u8>], content: &[u8], label: &str) -> (Report, bool) {
     let report = common::run_top(members, 8);
-    let exact = assembled_matches(truth, &report, content);
+    let exact = common::reads_back(truth, &report, content, false);
     let top = report
         .candidates
         .first()
         .map(platter_raid_infer::report::describe);
     eprintln!("{label}: {:?} exact={exact} top={top:?}", report.verdict);
     (report, exact)
+}
+
+/// Each shape striped over `content`, its members shuffled by its order
+/// (image `order[slot]` holds slot): the labels of those not found
+/// exactly, with the verdict.
+fn not_found_exactly(content: &[u8], shapes: &[(Shape, &[usize])]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (shape, order) in shapes {
+        let (slots, data) = build(shape, content);
+        let members = common::shuffle(slots, order);
+        let label = format!("{shape:?} {order:?}");
+        let (report, exact) = judge(&members, &members, &data, &label);
+        if !(exact && report.verdict == Verdict::Found) {
+            bad.push(format!("{label}: {:?} exact={exact}", report.verdict));
+        }
+    }
+    bad
 }
 
 /// A geometry to stripe with the independent striper.
@@ -659,8 +654,7 @@ fn constant_parity_over_a_small_ext4_is_found_exactly() {
     }
     let dir = tempfile::tempdir().unwrap();
     let fs = random_files_ext4(dir.path(), 40, 4096, 40000);
-    let mut bad = Vec::new();
-    for (layout, chunk, order) in [
+    let shapes = [
         (4u32, 64usize << 10, &[0usize, 5, 4, 1, 3, 2][..]),
         (5, 32 << 10, &[3, 1, 4, 2, 0]),
         (4, 128 << 10, &[2, 0, 3, 1]),
@@ -669,16 +663,9 @@ fn constant_parity_over_a_small_ext4_is_found_exactly() {
         (5, 64 << 10, &[6, 2, 0, 5, 1, 3, 4]),
         (4, 8 << 10, &[2, 0, 1]),
         (5, 512 << 10, &[3, 1, 0, 2]),
-    ] {
-        let shape = Shape::Parity(false, layout, order.len(), chunk, 0);
-        let (slots, data) = build(&shape, &fs);
-        let members = common::shuffle(slots, order);
-        let label = format!("{shape:?}");
-        let (report, exact) = judge(&members, &members, &data, &label);
-        if !(exact && report.verdict == Verdict::Found) {
-            bad.push(format!("{label}: {:?} exact={exact}", report.verdict));
-        }
-    }
+    ]
+    .map(|(layout, chunk, order)| (Shape::Parity(false, layout, order.len(), chunk, 0), order));
+    let bad = not_found_exactly(&fs, &shapes);
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
@@ -697,22 +684,14 @@ fn md_raid4_with_large_chunks_over_ntfs_is_found_exactly() {
         eprintln!("skipped: mkntfs/ntfscp missing");
         return;
     };
-    let mut bad = Vec::new();
-    for (layout, chunk, order) in [
+    let shapes = [
         (5u32, 512usize << 10, &[3usize, 1, 0, 2][..]),
         (5, 512 << 10, &[2, 0, 1, 5, 4, 3]),
         (5, 256 << 10, &[0, 1, 4, 2, 3]),
         (4, 512 << 10, &[1, 0, 3, 4, 2]),
-    ] {
-        let shape = Shape::Parity(false, layout, order.len(), chunk, 0);
-        let (slots, data) = build(&shape, &ntfs);
-        let members = common::shuffle(slots, order);
-        let label = format!("{shape:?}");
-        let (report, exact) = judge(&members, &members, &data, &label);
-        if !(exact && report.verdict == Verdict::Found) {
-            bad.push(format!("{label}: {:?} exact={exact}", report.verdict));
-        }
-    }
+    ]
+    .map(|(layout, chunk, order)| (Shape::Parity(false, layout, order.len(), chunk, 0), order));
+    let bad = not_found_exactly(&ntfs, &shapes);
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
@@ -727,20 +706,12 @@ fn raid0_whose_content_looks_like_rotating_parity_is_found_by_validation() {
         eprintln!("skipped: mkntfs/ntfscp missing");
         return;
     };
-    let mut bad = Vec::new();
-    for (chunk, order) in [
+    let shapes = [
         (4096usize, &[0usize, 1][..]),
         (4096, &[1, 0]),
         (8192, &[1, 0]),
-    ] {
-        let shape = Shape::Raid0(order.len(), chunk);
-        let (slots, data) = build(&shape, &ntfs);
-        let members = common::shuffle(slots, order);
-        let label = format!("{shape:?} {order:?}");
-        let (report, exact) = judge(&members, &members, &data, &label);
-        if !(exact && report.verdict == Verdict::Found) {
-            bad.push(format!("{label}: {:?} exact={exact}", report.verdict));
-        }
-    }
+    ]
+    .map(|(chunk, order)| (Shape::Raid0(order.len(), chunk), order));
+    let bad = not_found_exactly(&ntfs, &shapes);
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -13,10 +13,7 @@ mod striper;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
-use platter_core::{MemSource, SharedSource, Source};
-use platter_raid::array::RaidArray;
 use platter_raid::geometry::{Layout, Level, Raid10Layout};
 use platter_raid_infer::{Report, Verdict};
 use striper::{MdLevel, MemSink, Spec, stripe};
@@ -139,26 +136,6 @@ fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     v
 }
 
-/// Whether the report's first candidate assembles `content`.
-fn reads_back(images: &[Vec<u8>], report: &Report, content: &[u8]) -> bool {
-    let Some(c) = report.candidates.first() else {
-        return false;
-    };
-    let srcs: Vec<Option<SharedSource>> = images
-        .iter()
-        .enumerate()
-        .map(|(i, m)| Some(Arc::new(MemSource::new(format!("m{i}"), m.clone())) as SharedSource))
-        .collect();
-    let Ok(arr) = RaidArray::new(c.geometry.clone(), srcs) else {
-        return false;
-    };
-    if arr.len() < content.len() as u64 {
-        return false;
-    }
-    let mut buf = vec![0u8; content.len()];
-    arr.read_exact_at(&mut buf, 0).is_ok() && buf == content
-}
-
 /// Stripes, shuffles, infers; returns (images, slot of each image, report).
 fn run_case(c: &Case, content: &[u8], seed: u64) -> (Vec<Vec<u8>>, Vec<usize>, Report) {
     let s = spec(c, content.len() as u64);
@@ -193,7 +170,10 @@ fn assert_exact(c: &Case, content: &[u8], seed: u64) {
         let want = order.iter().position(|&x| x == slot);
         assert_eq!(s.image, want, "{c:?}: slot {slot}");
     }
-    assert!(reads_back(&images, &report, content), "{c:?}: reads back");
+    assert!(
+        common::reads_back(&images, &report, content, true),
+        "{c:?}: reads back"
+    );
 }
 
 fn case(r10: (u64, u64, bool), n: usize, chunk: u64, offset: u64) -> Case {
@@ -244,7 +224,10 @@ fn fat_arrays_are_never_wrong() {
     {
         let (images, _, report) = run_case(c, &fs, 20 + i as u64);
         if report.verdict == Verdict::Found {
-            assert!(reads_back(&images, &report, &fs), "{c:?}: wrong Found");
+            assert!(
+                common::reads_back(&images, &report, &fs, true),
+                "{c:?}: wrong Found"
+            );
         } else {
             assert!(
                 matches!(report.verdict, Verdict::Ambiguous { .. }),
@@ -272,7 +255,10 @@ fn offset_copies_are_seen_through_fat_table_copies() {
         top.geometry.layout
     );
     if report.verdict == Verdict::Found {
-        assert!(reads_back(&images, &report, &fs), "wrong Found");
+        assert!(
+            common::reads_back(&images, &report, &fs, true),
+            "wrong Found"
+        );
     }
 }
 

@@ -9,11 +9,8 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
-use platter_core::{MemSource, SharedSource, Source};
-use platter_raid::array::RaidArray;
-use platter_raid_infer::{Report, Verdict};
+use platter_raid_infer::Verdict;
 
 /// An ext4 of 16 MiB (4 KiB blocks) holding `files` random files.
 fn ext4(root: &Path, files: u64) -> std::path::PathBuf {
@@ -65,24 +62,6 @@ fn newer(root: &Path, old: &Path, files: u64) -> Vec<u8> {
     std::fs::read(&img).unwrap()
 }
 
-/// Whether the top answer over `members` reads back `content`.
-fn reads_back(members: &[Vec<u8>], report: &Report, content: &[u8]) -> bool {
-    let Some(c) = report.candidates.first() else {
-        return false;
-    };
-    let srcs: Vec<Option<SharedSource>> = members
-        .iter()
-        .enumerate()
-        .map(|(i, m)| Some(Arc::new(MemSource::new(format!("m{i}"), m.clone())) as SharedSource))
-        .collect();
-    let Ok(arr) = RaidArray::new(c.geometry.clone(), srcs) else {
-        return false;
-    };
-    let n = content.len().min(arr.len() as usize);
-    let mut buf = vec![0u8; n];
-    arr.read_exact_at(&mut buf, 0).is_ok() && buf == content[..n]
-}
-
 #[test]
 fn a_member_a_few_writes_behind_is_named_or_the_answer_stays_open() {
     if !common::have("mkfs.ext4") || !common::have("debugfs") {
@@ -111,7 +90,7 @@ fn a_member_a_few_writes_behind_is_named_or_the_answer_stays_open() {
             }
             let members = common::shuffle(members, &order);
             let report = common::run_top(&members, 8);
-            let exact = reads_back(&members, &report, &new[..len]);
+            let exact = common::reads_back(&members, &report, &new[..len], false);
             let label = format!("layout {layout} chunk {chunk} stale slot {stale}");
             eprintln!(
                 "{label}: {:?} exact={exact} stale={:?}",

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use platter_core::{MemSource, Source};
+use std::sync::Arc;
+
+use platter_core::{MemSource, SharedSource, Source};
+use platter_raid::array::RaidArray;
 use platter_raid_infer::{Options, Report, infer};
 use serde_json::Value;
 
@@ -349,4 +352,27 @@ pub fn noise(seed: u64, len: usize) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// Whether the report's first candidate, assembled over `images` (the
+/// images the report's indices refer to), reads back `content` from its
+/// start (as much of it as the array holds when `whole` is false).
+pub fn reads_back(images: &[Vec<u8>], report: &Report, content: &[u8], whole: bool) -> bool {
+    let Some(c) = report.candidates.first() else {
+        return false;
+    };
+    let srcs: Vec<Option<SharedSource>> = images
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Some(Arc::new(MemSource::new(format!("m{i}"), m.clone())) as SharedSource))
+        .collect();
+    let Ok(arr) = RaidArray::new(c.geometry.clone(), srcs) else {
+        return false;
+    };
+    if whole && arr.len() < content.len() as u64 {
+        return false;
+    }
+    let n = content.len().min(arr.len() as usize);
+    let mut buf = vec![0u8; n];
+    arr.read_exact_at(&mut buf, 0).is_ok() && buf == content[..n]
 }
