@@ -45,6 +45,43 @@ pub fn anchors(samples: &Samples, n: usize) -> Vec<Anchor> {
     out
 }
 
+/// Bytes at the end of a member longer than the sampled common length
+/// scanned for the structures that mark a volume's end.
+const TAIL_BYTES: u64 = 256 << 10;
+
+/// The structures that mark the end of a volume or disk (an NTFS backup
+/// boot sector, a GPT backup header) in the tails of members longer than
+/// the common length the samples cover. Members of a concatenation
+/// (JBOD, md linear) differ in size, and the last one ends the volume;
+/// the samples, read at the same offsets from every member, never reach
+/// the end of the longer ones. A member that cannot be read there adds
+/// nothing.
+pub fn tail_anchors(members: &[&dyn platter_core::Source], common: u64) -> Vec<Anchor> {
+    use crate::structures::AnchorKind as K;
+    let sector = crate::sample::SECTOR as u64;
+    let mut out = Vec::new();
+    for (m, src) in members.iter().enumerate() {
+        let len = src.len() / sector * sector;
+        let from = len.saturating_sub(TAIL_BYTES).max(common);
+        if from >= len {
+            continue;
+        }
+        // At most TAIL_BYTES, so the cast is lossless.
+        let mut buf = vec![0u8; (len - from) as usize];
+        if src.read_exact_at(&mut buf, from).is_err() {
+            continue;
+        }
+        let mut found = Vec::new();
+        crate::structures::scan(m, from, &buf, &mut found);
+        out.extend(
+            found
+                .into_iter()
+                .filter(|a| matches!(a.kind, K::NtfsBoot | K::NtfsBootBackup | K::GptHeader)),
+        );
+    }
+    out
+}
+
 /// Member offsets where a partition table or a file system starts, lowest
 /// first: an MBR, a GPT header (less 512 bytes), an NTFS/FAT boot sector,
 /// an ext primary superblock (less 1024), an XFS superblock, a btrfs
@@ -289,6 +326,19 @@ pub fn decide(
         &offsets,
         MIN_EXPLAINED,
     );
+    if hint.chunk_bytes.is_none() {
+        // Three times a power of two, weighed against the powers of two
+        // once the parity checks below have had their say.
+        found.extend(search::run(
+            eqs,
+            n,
+            member_bytes,
+            &shapes,
+            &search::odd_chunk_sizes(),
+            &offsets,
+            MIN_EXPLAINED,
+        ));
+    }
     // Parity on a known image: the fits that put it elsewhere go.
     if let Some(p) = hint.parity_member {
         found.retain(|s| parity_open_or(&s.fit.geometry, p));
@@ -303,6 +353,7 @@ pub fn decide(
             std::cmp::Reverse(s.fit.considered - s.fit.explained),
             std::cmp::Reverse(s.shape.slots),
             s.shape.delayed.is_none(),
+            s.fit.geometry.chunk_bytes.is_power_of_two(),
             std::cmp::Reverse(s.fit.geometry.chunk_bytes),
         )
     };
@@ -386,6 +437,19 @@ pub fn decide(
         found = q_consistent(found, samples, &sizes);
         found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     }
+    // Chunks of three times a power of two only where they explain the
+    // structures better than every power of two left: they are rare, and
+    // with few structures one of them ties with the true power of two as
+    // often as not (a 12 KiB fit beside the true 8 KiB kept an ext4 answer
+    // open). A RAID6 power of two whose Q does not recompute is gone by
+    // now and leaves the true 384 KiB alone.
+    let pow2 = |s: &Scored| s.fit.geometry.chunk_bytes.is_power_of_two();
+    let best_pow2 = found
+        .iter()
+        .filter(|s| pow2(s))
+        .map(|s| merit(&s.fit))
+        .max();
+    found.retain(|s| pow2(s) || best_pow2.is_none_or(|b| merit(&s.fit) > b));
     if family == Family::None && hint.level.is_none() {
         found = crate::completion::by_content(found, samples, member_sizes);
     }

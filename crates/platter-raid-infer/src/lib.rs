@@ -178,7 +178,8 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
     let mut samples = sample::read_samples(members, &opts.sample)?;
     zoom(members, &mut samples, &opts.sample)?;
     let signals = signals::compute(&samples, n);
-    let anchors = anchored::anchors(&samples, n);
+    let mut anchors = anchored::anchors(&samples, n);
+    anchors.extend(anchored::tail_anchors(members, samples.common_bytes));
     let eqs = anchored::equations(&anchors);
     let st = verdict::Structures {
         eqs: &eqs,
@@ -626,6 +627,7 @@ fn validate_candidates(
     let Some(top) = candidates.first() else {
         return;
     };
+    let sizes: Vec<u64> = members.iter().map(|m| m.len()).collect();
     match verdict {
         Verdict::Found
             if fs_expected
@@ -661,9 +663,7 @@ fn validate_candidates(
             }
         }
         Verdict::Ambiguous { .. } => {
-            if let Some(winner) =
-                promote::validated_winner(&candidates[..], members.len(), fs_expected)
-            {
+            if let Some(winner) = promote::validated_winner(&candidates[..], &sizes, fs_expected) {
                 let v = candidates[winner]
                     .evidence
                     .validation

@@ -30,14 +30,41 @@ const MIN_RIVAL_FAILED: u64 = 2;
 ///     show one, and the winner explains every structure. A winner that
 ///     leaves some unexplained (a member at a wrong offset, or stale) may
 ///     read the checked parts of its file system from the right members
-///     only, so a rival that reads nothing does not make it right.
+///     only, so a rival that reads nothing does not make it right; or
+///   - every rival's array, however its members are seated, is smaller
+///     than the file system the winner reads whole (a degraded RAID5 of
+///     two members beside their concatenation): the winner is the only
+///     possible answer. A rival too small is no rival anywhere above, but
+///     ruling some out says nothing of validation's power to tell the
+///     others apart.
+///
+/// `sizes[i]` is member image `i`'s length.
 pub(crate) fn validated_winner(
     candidates: &[Candidate],
-    images: usize,
+    sizes: &[u64],
     fs_expected: bool,
 ) -> Option<usize> {
-    let top = &candidates[..candidates.len().min(VALIDATED)];
+    let images = sizes.len();
+    let all = &candidates[..candidates.len().min(VALIDATED)];
     let checks = |c: &Candidate| c.evidence.validation.as_ref().map_or(0, |v| v.checks);
+    // The furthest end of a file system a complete candidate reads whole.
+    let extent = all
+        .iter()
+        .filter_map(|c| Some((c, c.evidence.validation.as_ref()?)))
+        .filter(|(c, v)| {
+            // One whose own array cannot hold what it reads (a member
+            // image cut short) sets no bound on the others.
+            v.checks >= MIN_WINNER_CHECKS
+                && v.passed == v.checks
+                && array_bytes(c, sizes).is_some_and(|b| v.extent_bytes <= b)
+        })
+        .map(|(_, v)| v.extent_bytes)
+        .max()
+        .unwrap_or(0);
+    let too_small = |c: &Candidate| array_bytes(c, sizes).is_some_and(|b| b < extent);
+    let top: Vec<Candidate> = all.iter().filter(|c| !too_small(c)).cloned().collect();
+    // Every rival ruled out: the winner is the only possible answer.
+    let alone = top.len() == 1 && all.len() > 1;
     // Where the copies of a sparse row's data in its parity agree with
     // one candidate's parity placement, those they contradict cannot win.
     let copies_decide = top.iter().any(crate::parity_copies::clean);
@@ -115,7 +142,9 @@ pub(crate) fn validated_winner(
         .evidence
         .anchors_considered
         .is_some_and(|k| k > 0 && w.evidence.anchors_explained == Some(k));
-    let discriminating = top.iter().any(|c| {
+    // A rival too small for the file system that read it and failed has
+    // shown validation at work all the same.
+    let discriminating = all.iter().any(|c| {
         let complete = crate::complete(c, images);
         c.evidence.validation.as_ref().is_some_and(|v| {
             (complete
@@ -130,7 +159,27 @@ pub(crate) fn validated_winner(
         && top
             .iter()
             .any(|c| crate::complete(c, images) && crate::parity_copies::contradicted(c));
-    (discriminating || copies_tell).then_some(winner)
+    let winner = all.iter().position(|c| c.geometry == w.geometry)?;
+    (discriminating || copies_tell || alone).then_some(winner)
+}
+
+/// The array size `c`'s geometry gives over members of `sizes` bytes,
+/// every member seated (those it leaves open take its missing slots: they
+/// belong to the array wherever they go), `None` when it cannot be
+/// mapped. An upper bound when slots stay missing: md sizes every slot by
+/// the smallest, and a missing member may be smaller still.
+fn array_bytes(c: &Candidate, sizes: &[u64]) -> Option<u64> {
+    let mut order: Vec<Option<usize>> = c.geometry.slots.iter().map(|s| s.image).collect();
+    let open: Vec<usize> = (0..sizes.len())
+        .filter(|m| !order.contains(&Some(*m)))
+        .collect();
+    let mut open = open.into_iter();
+    for slot in order.iter_mut().filter(|s| s.is_none()) {
+        *slot = open.next();
+    }
+    let g = c.geometry.clone().with_order(&order);
+    let sizes: Vec<Option<u64>> = sizes.iter().map(|&b| Some(b)).collect();
+    Some(g.mapping(&sizes).ok()?.array_size())
 }
 
 #[cfg(test)]
@@ -178,15 +227,15 @@ mod tests {
             cand(P::RightSymmetric, &[2, 3, 0, 1], 133, 132),
             cand(P::RightAsymmetric, &[2, 3, 0, 1], 133, 133),
         ];
-        assert_eq!(validated_winner(&cands, 4, true), Some(2));
+        assert_eq!(validated_winner(&cands, &[1 << 30; 4], true), Some(2));
         // Without a file system the structures expect, finding none
         // proves nothing.
-        assert_eq!(validated_winner(&cands, 4, false), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 4], false), None);
         // A winner that leaves structures unexplained is not promoted by
         // a rival that reads nothing.
         let mut unclean = cands.clone();
         unclean[2].evidence.anchors_explained = Some(83);
-        assert_eq!(validated_winner(&unclean, 4, true), None);
+        assert_eq!(validated_winner(&unclean, &[1 << 30; 4], true), None);
         // A rival that reads the file system and fails discriminates
         // whatever the winner explains.
         unclean[0].evidence.validation = Some(Validation {
@@ -194,7 +243,63 @@ mod tests {
             passed: 3,
             ..Validation::default()
         });
-        assert_eq!(validated_winner(&unclean, 4, true), Some(2));
+        assert_eq!(validated_winner(&unclean, &[1 << 30; 4], true), Some(2));
+    }
+
+    /// Seed 1 case 198 of the accuracy harness: two members of 43 and
+    /// 22 MiB concatenated over a 64 MiB NTFS whose structures all lie on
+    /// the first. The concatenation reads the volume whole (its backup
+    /// boot sector at the second member's end); a degraded RAID5 of three
+    /// explains one structure less, has no member on its first data slot
+    /// and reads nothing, but its array, however its members are seated,
+    /// is 44 MiB: it cannot be the answer.
+    #[test]
+    fn a_rival_too_small_for_the_file_system_is_no_rival() {
+        let mut linear = cand(ParityLayout::LeftSymmetric, &[1, 0], 145, 145);
+        linear.level = Level::Linear;
+        linear.layout = None;
+        linear.geometry =
+            Geometry::new(Level::Linear, Layout::None, 512, 2).with_order(&linear.order);
+        linear.evidence.anchors_explained = Some(107);
+        linear.evidence.anchors_considered = Some(107);
+        let mut raid5 = open(
+            cand(ParityLayout::LeftAsymmetric, &[0, 1, 0], 0, 0),
+            &[0, 2],
+        );
+        raid5.evidence.anchors_explained = Some(106);
+        raid5.evidence.anchors_considered = Some(106);
+        let sizes = [43 << 20, 22 << 20];
+        let mut cands = vec![raid5, linear];
+        for end in [64u64 << 20, 40 << 20] {
+            cands[1].evidence.validation.as_mut().unwrap().extent_bytes = end;
+            let want = (end > 44 << 20).then_some(1);
+            assert_eq!(validated_winner(&cands, &sizes, true), want, "{end}");
+        }
+        // A rival seating only the longer member is as small: the shorter
+        // one belongs to its array wherever it goes.
+        let mut longer = cands.clone();
+        longer[0].order[1] = Some(0);
+        longer[0].geometry.slots[1].image = Some(0);
+        longer[1].evidence.validation.as_mut().unwrap().extent_bytes = 64 << 20;
+        assert_eq!(validated_winner(&longer, &sizes, true), Some(1));
+        // Seed 1 case 199: one rival too small, another that could hold
+        // the volume and reads too little to judge: ruling out the first
+        // proves nothing of the winner.
+        let mut other = open(
+            cand(ParityLayout::LeftAsymmetric, &[1, 0, 0, 0], 1, 0),
+            &[2, 3],
+        );
+        other.evidence.anchors_explained = Some(75);
+        other.evidence.anchors_considered = Some(91);
+        cands[1].evidence.validation.as_mut().unwrap().extent_bytes = 64 << 20;
+        cands.insert(0, other);
+        assert_eq!(validated_winner(&cands, &sizes, true), None);
+        // Seed 3 case 24: a rival too small for the file system that read
+        // it and failed its checks still shows that validation tells
+        // arrays apart.
+        let raid5 = open(cand(ParityLayout::RightSymmetric, &[1, 0, 0], 40, 10), &[2]);
+        cands.push(raid5);
+        assert_eq!(validated_winner(&cands, &sizes, true), Some(2));
     }
 
     /// `c` with `slots` left open (members the structures did not seat).
@@ -228,15 +333,15 @@ mod tests {
             c.evidence.anchors_explained = Some(61);
             c.evidence.anchors_considered = Some(61);
         }
-        assert_eq!(validated_winner(&cands, 6, true), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), None);
         // One that explains fewer structures does not block.
         cands[3].evidence.anchors_explained = Some(58);
-        assert_eq!(validated_winner(&cands, 6, true), Some(0));
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), Some(0));
         // Nor does it when the structures seated the winner whole (seed 2
         // case 81: a RAID0 beside a RAID4 fit with two slots open).
         cands[3].evidence.anchors_explained = Some(61);
         cands.remove(2);
-        assert_eq!(validated_winner(&cands, 6, true), Some(0));
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), Some(0));
     }
 
     /// A RAID5 right-symmetric (512 KiB, 4 members, one missing) over an
@@ -256,9 +361,9 @@ mod tests {
         cands[0].evidence.anchors_considered = Some(9);
         cands[1].evidence.anchors_explained = Some(10);
         cands[1].evidence.anchors_considered = Some(10);
-        assert_eq!(validated_winner(&cands, 3, true), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 3], true), None);
         cands[1].evidence.anchors_explained = Some(9);
-        assert_eq!(validated_winner(&cands, 3, true), Some(0));
+        assert_eq!(validated_winner(&cands, &[1 << 30; 3], true), Some(0));
     }
 
     #[test]
@@ -269,17 +374,17 @@ mod tests {
             cand(P::RightSymmetric, &[2, 3, 0, 1], 100, 100),
             cand(P::RightAsymmetric, &[2, 3, 0, 1], 133, 133),
         ];
-        assert_eq!(validated_winner(&cands, 4, true), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 4], true), None);
         cands.remove(1);
         cands[1].order[3] = None;
         cands[1].geometry.slots[3].image = None;
-        assert_eq!(validated_winner(&cands, 4, true), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 4], true), None);
         // Too few checks to stand on.
         let few = vec![
             cand(P::LeftSymmetric, &[1, 0, 3, 2], 0, 0),
             cand(P::RightAsymmetric, &[2, 3, 0, 1], 10, 10),
         ];
-        assert_eq!(validated_winner(&few, 4, true), None);
+        assert_eq!(validated_winner(&few, &[1 << 30; 4], true), None);
     }
     /// The same case once the RAID4 fit is completed too: its seating and
     /// the RAID5's both pass 67 of 67 checks (the file system's metadata
@@ -308,21 +413,21 @@ mod tests {
             c.evidence.anchors_explained = Some(61);
             c.evidence.anchors_considered = Some(61);
         }
-        assert_eq!(validated_winner(&cands, 6, true), Some(2));
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), Some(2));
         // Nor does it take a completion that fails validation (seed 2 case
         // 21: the two seatings of a RAID4 both pass 60 of 60 checks; the
         // copies agree with one only).
         let both_pass: Vec<Candidate> = [0, 2, 4, 5].iter().map(|&i| cands[i].clone()).collect();
-        assert_eq!(validated_winner(&both_pass, 6, true), Some(1));
+        assert_eq!(validated_winner(&both_pass, &[1 << 30; 6], true), Some(1));
         // Without the copies two arrays pass everything: nothing wins.
         for c in &mut cands {
             c.evidence.parity_copies = None;
         }
-        assert_eq!(validated_winner(&cands, 6, true), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), None);
         // Copies that agree with no candidate decide nothing either.
         cands[0].evidence.parity_copies = Some((40, 45));
         cands[2].evidence.parity_copies = Some((45, 40));
-        assert_eq!(validated_winner(&cands, 6, true), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), None);
     }
 
     /// Seed 1 case 32 of the accuracy harness (a RAID4 of 6, 64 KiB
@@ -346,14 +451,14 @@ mod tests {
         }
         cands[3].evidence.anchors_explained = Some(33);
         cands[3].evidence.anchors_considered = Some(61);
-        assert_eq!(validated_winner(&cands, 6, true), Some(0));
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), Some(0));
         // A rival failing a single check proves nothing.
         cands[1].evidence.validation.as_mut().unwrap().passed = 73;
         cands[2].evidence.validation.as_mut().unwrap().passed = 73;
-        assert_eq!(validated_winner(&cands, 6, true), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), None);
         // A rival explaining more, and well, that reads nothing stands.
         cands[1].evidence.validation.as_mut().unwrap().passed = 71;
         cands[3].evidence.anchors_considered = Some(34);
-        assert_eq!(validated_winner(&cands, 6, true), None);
+        assert_eq!(validated_winner(&cands, &[1 << 30; 6], true), None);
     }
 }

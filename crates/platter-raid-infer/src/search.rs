@@ -21,6 +21,13 @@ pub fn chunk_sizes() -> Vec<u64> {
     (9..=22).map(|s| 1u64 << s).collect()
 }
 
+/// Chunk sizes tried when no power of two fits: three times a power of
+/// two from 12 KiB to 3 MiB (md RAID0 takes any multiple of 4 KiB; some
+/// controllers offer 96 or 384 KiB strips).
+pub fn odd_chunk_sizes() -> Vec<u64> {
+    (12..=20).map(|s| 3u64 << s).collect()
+}
+
 /// Which redundancy the signals found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {

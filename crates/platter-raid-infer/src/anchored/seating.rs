@@ -141,9 +141,15 @@ pub(super) fn seatings(order: &[Option<usize>], undecided: &[usize]) -> Vec<Vec<
     out
 }
 
-/// The candidate `c` with its undecided members seated every way.
+/// The candidate `c` with its undecided members seated every way (a
+/// linear fit seats them somewhere; they move like unseated ones).
 pub(crate) fn completions(c: &Candidate, undecided: &[usize]) -> Vec<Candidate> {
-    seatings(&c.order, undecided)
+    let order: Vec<Option<usize>> = c
+        .order
+        .iter()
+        .map(|&m| m.filter(|m| !undecided.contains(m)))
+        .collect();
+    seatings(&order, undecided)
         .into_iter()
         .map(|order| {
             let mut x = c.clone();

@@ -106,8 +106,13 @@ pub fn fit_linear(eqs: &[Equation], sizes: &[u64], offsets: &[Vec<u64>]) -> Opti
                 if space == ARRAY_SPACE && x != 0 {
                     continue;
                 }
+                // Among equal counts, a space starting at the array's
+                // first byte, then at a real offset (a backup boot sector
+                // read as the volume's end puts its volume before the
+                // array), then the lowest.
                 let b = top.entry(space).or_insert((0, 0));
-                if c > b.0 || (c == b.0 && x < b.1) {
+                let rank = |x: i128| (x != 0, x < 0, x);
+                if c > b.0 || (c == b.0 && rank(x) < rank(b.1)) {
                     *b = (c, x);
                 }
             }
@@ -230,5 +235,44 @@ mod tests {
         let f = fit_linear(&eqs, &sizes, &[vec![0; 3]]).unwrap();
         assert_eq!(f.geometry.slots[0].image, Some(1));
         assert_eq!(f.undecided_members, vec![0, 2]);
+    }
+
+    /// Seed 1 case 198 of the accuracy harness: every structure sits on
+    /// the first member (the volume's boot sector and its MFT run); the
+    /// boot sector also reads as a backup, which puts its volume before
+    /// the array. The reading at the array's first byte must win the tie,
+    /// or the order and data offset are left to chance.
+    #[test]
+    fn a_boot_sector_read_as_its_backup_does_not_place_the_volume() {
+        let sizes = [43 << 20, 22 << 20];
+        let (off, vol, mft) = (17408u64, 7u64, 9u64);
+        let volume_bytes = 64u64 << 20;
+        let mut eqs = vec![
+            Equation {
+                member: 1,
+                member_offset: off,
+                space: vol,
+                fs_offset: 0,
+            },
+            Equation {
+                member: 1,
+                member_offset: off,
+                space: vol,
+                fs_offset: volume_bytes - 512,
+            },
+        ];
+        eqs.extend((0..20).map(|k| Equation {
+            member: 1,
+            member_offset: off + (16 << 10) + k * 1024,
+            space: mft,
+            fs_offset: k * 1024,
+        }));
+        let cands: Vec<Vec<u64>> = [0u64, 4096, 16384, off].map(|o| vec![o; 2]).to_vec();
+        let f = fit_linear(&eqs, &sizes, &cands).unwrap();
+        let got: Vec<_> = f.geometry.slots.iter().map(|s| s.image).collect();
+        assert_eq!(got, vec![Some(1), Some(0)]);
+        assert!(f.geometry.slots.iter().all(|s| s.data_offset == off));
+        assert_eq!(f.origins_at_zero, 1);
+        assert!(f.undecided_members.is_empty());
     }
 }

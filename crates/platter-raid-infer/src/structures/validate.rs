@@ -21,6 +21,10 @@ pub struct Validation {
     pub passed: u64,
     /// Details: per-file-system summaries, budget and read problems.
     pub notes: Vec<String>,
+    /// Where the furthest file system found ends, in array bytes, by the
+    /// size its own header claims (0 when none was found): an array
+    /// smaller than this cannot hold it.
+    pub extent_bytes: u64,
 }
 
 impl Validation {
@@ -67,15 +71,35 @@ fn validate_fs_at(r: &mut Reader<'_>, start: u64, v: &mut Validation) {
     let Some(head) = r.read(start, 4096) else {
         return;
     };
-    if let Some(boot) = ntfs::parse_boot(&head) {
+    // Bytes the file system claims: (units, unit bytes).
+    let size = if let Some(boot) = ntfs::parse_boot(&head) {
         ntfs::validate(r, start, &boot, v);
+        // The backup boot sector follows the volume's sectors.
+        Some((boot.total_sectors.saturating_add(1), boot.bytes_per_sector))
     } else if let Some(sb) = ext::parse_superblock(&head[1024..2048]) {
         ext::validate(r, start, &sb, v);
+        Some((sb.blocks, sb.block_bytes))
     } else if let Some(sb) = xfs::parse_superblock(&head) {
         xfs::validate(r, start, &sb, v);
+        Some((sb.dblocks, sb.block_bytes))
     } else if let Some(bpb) = fat::parse_boot(&head) {
         fat::validate(r, start, &bpb, v);
-    } else if let Some(sb) = start
+        Some((bpb.total_sectors, bpb.bytes_per_sector))
+    } else {
+        validate_other_at(r, start, &head, v);
+        None
+    };
+    if let Some(end) = size
+        .and_then(|(units, bytes)| units.checked_mul(bytes))
+        .and_then(|b| b.checked_add(start))
+    {
+        v.extent_bytes = v.extent_bytes.max(end);
+    }
+}
+
+/// The headers of [`validate_fs_at`] that claim no size.
+fn validate_other_at(r: &mut Reader<'_>, start: u64, head: &[u8], v: &mut Validation) {
+    if let Some(sb) = start
         .checked_add(btrfs::SUPER_OFFSET)
         .and_then(|o| r.read(o, btrfs::SUPER_LEN))
         .and_then(|b| btrfs::parse_superblock(&b))
