@@ -47,17 +47,7 @@ fn ext4_image(root: &Path, mib: u64) -> Vec<u8> {
 /// extra `args`.
 fn ext4_image_with(root: &Path, mib: u64, args: &[&str]) -> Vec<u8> {
     let img = root.join("ext4.img");
-    let f = std::fs::File::create(&img).unwrap();
-    f.set_len(mib << 20).unwrap();
-    let d = content_dir(root);
-    common::run_cmd(
-        Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-b", "4096"])
-            .args(args)
-            .arg("-d")
-            .arg(&d)
-            .arg(&img),
-    );
+    common::mkfs_ext4(&img, mib << 20, &content_dir(root), args);
     std::fs::read(&img).unwrap()
 }
 
@@ -513,16 +503,7 @@ fn random_files_ext4(root: &Path, files: u64, min: usize, spread: usize) -> Vec<
         std::fs::write(path, common::noise(i + 1, len)).unwrap();
     }
     let img = root.join("ext4.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(48 << 20)
-        .unwrap();
-    common::run_cmd(
-        Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-b", "4096", "-d"])
-            .arg(&d)
-            .arg(&img),
-    );
+    common::mkfs_ext4(&img, 48 << 20, &d, &[]);
     std::fs::read(&img).unwrap()
 }
 

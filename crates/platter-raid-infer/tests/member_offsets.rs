@@ -13,7 +13,6 @@ mod common;
 #[path = "accuracy/striper.rs"]
 mod striper;
 
-use std::process::Command;
 use std::sync::Arc;
 
 use platter_core::{MemSource, SharedSource, Source};
@@ -46,16 +45,7 @@ fn ext4_image() -> Option<Vec<u8>> {
     }
     std::fs::write(d.join("random.bin"), noise(41, 2 << 20)).unwrap();
     let img = t.path().join("ext4.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(16 << 20)
-        .unwrap();
-    common::run_cmd(
-        Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-b", "4096", "-g", "4096", "-d"])
-            .arg(&d)
-            .arg(&img),
-    );
+    common::mkfs_ext4(&img, 16 << 20, &d, &["-g", "4096"]);
     Some(std::fs::read(&img).unwrap())
 }
 

@@ -12,7 +12,6 @@ mod common;
 mod striper;
 
 use std::path::Path;
-use std::process::Command;
 
 use platter_raid::geometry::{Layout, Level, Raid10Layout};
 use platter_raid_infer::{Report, Verdict};
@@ -46,17 +45,7 @@ fn ext4_image() -> Option<Vec<u8>> {
     }
     let t = tempfile::tempdir().unwrap();
     let img = t.path().join("ext4.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(16 << 20)
-        .unwrap();
-    let d = content_dir(t.path());
-    common::run_cmd(
-        Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-b", "4096", "-g", "4096", "-d"])
-            .arg(&d)
-            .arg(&img),
-    );
+    common::mkfs_ext4(&img, 16 << 20, &content_dir(t.path()), &["-g", "4096"]);
     Some(std::fs::read(&img).unwrap())
 }
 

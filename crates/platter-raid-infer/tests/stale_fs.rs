@@ -27,16 +27,7 @@ fn ext4(root: &Path, files: u64) -> std::path::PathBuf {
         .unwrap();
     }
     let img = root.join("old.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(16 << 20)
-        .unwrap();
-    common::run_cmd(
-        Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-b", "4096", "-d"])
-            .arg(&d)
-            .arg(&img),
-    );
+    common::mkfs_ext4(&img, 16 << 20, &d, &[]);
     img
 }
 

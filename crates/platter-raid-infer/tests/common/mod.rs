@@ -316,6 +316,20 @@ pub fn run_cmd(cmd: &mut Command) {
     );
 }
 
+/// Makes `img` an ext4 of `bytes` bytes with 4 KiB blocks holding the
+/// files of `dir` (mkfs.ext4 -d), with the `extra` mkfs arguments.
+pub fn mkfs_ext4(img: &Path, bytes: u64, dir: &Path, extra: &[&str]) {
+    std::fs::File::create(img).unwrap().set_len(bytes).unwrap();
+    run_cmd(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-b", "4096"])
+            .args(extra)
+            .arg("-d")
+            .arg(dir)
+            .arg(img),
+    );
+}
+
 /// A FAT file system of `mib` MiB (mkfs.vfat picks FAT12/16/32) holding
 /// `paths` copied in with mcopy, built in `root`; `None` (with a note)
 /// when the tools are missing.
