@@ -357,6 +357,14 @@ pub fn decide(
             std::cmp::Reverse(s.fit.geometry.chunk_bytes),
         )
     };
+    if matches!(family, Family::Xor | Family::None) && hint.parity_member.is_none() {
+        // Rows whose parity stays on one member for several rows: fit
+        // that grouping at the chunk size and offset found.
+        found.sort_by_key(|s| std::cmp::Reverse(key(s)));
+        let slots = if family == Family::Xor { n } else { n + 1 };
+        let extra = crate::delayed::fits(samples, eqs, n, slots, member_bytes, &found, keep_shape);
+        found.extend(extra);
+    }
     // Delayed parity only when plain rotation explains poorly, once the
     // best fast fits are refined (a fast fit may seat a member wrongly
     // where the full fit explains everything).
@@ -658,7 +666,20 @@ pub fn decide(
 /// cannot be fooled.
 fn q_consistent(found: Vec<Scored>, samples: &Samples, sizes: &[Option<u64>]) -> Vec<Scored> {
     let mut out = Vec::new();
-    for s in found.into_iter().take(Q_CHECKED_FITS) {
+    // The best fits, and the best few of every chunk size on fewer
+    // sectors (a wrong Q fails nearly everywhere): the refined fits of
+    // other chunks can fill the first places.
+    let mut per_chunk: std::collections::HashMap<u64, usize> = Default::default();
+    let checked = found.into_iter().enumerate().filter_map(|(i, s)| {
+        let seen = per_chunk.entry(s.fit.geometry.chunk_bytes).or_default();
+        *seen += 1;
+        if i < Q_CHECKED_FITS {
+            Some((s, Q_CHECK_SECTORS))
+        } else {
+            (*seen <= Q_CHECKED_PER_CHUNK).then_some((s, Q_CHECK_SECTORS_PER_CHUNK))
+        }
+    });
+    for (s, sectors) in checked {
         let mut variants = vec![s.fit.clone()];
         if !s.fit.undecided_members.is_empty() {
             let order: Vec<Option<usize>> = s.fit.geometry.slots.iter().map(|x| x.image).collect();
@@ -675,7 +696,7 @@ fn q_consistent(found: Vec<Scored>, samples: &Samples, sizes: &[Option<u64>]) ->
         for f in variants {
             // A degraded RAID6 cannot be checked this way: it stays.
             let degraded = f.geometry.slots.iter().any(|x| x.image.is_none());
-            let rate = crate::stale::parity_rate(samples, &f.geometry, sizes, Q_CHECK_SECTORS);
+            let rate = crate::stale::parity_rate(samples, &f.geometry, sizes, sectors);
             if degraded || rate.is_some_and(|r| r >= Q_MIN_RATE) {
                 out.push(Scored {
                     fit: f,
@@ -695,11 +716,16 @@ const STALE_MIN_PARITY: f64 = 0.5;
 /// top's structures keeps a no-parity answer ambiguous.
 const CLASS_RIVAL: f64 = 0.9;
 
-/// Fits of the fast pass refitted with every tied start.
+/// Fits of the fast pass refitted with every tied start (and the best
+/// few of each chunk size, see [`search::refine`]).
 const REFINED_FITS: usize = 64;
 
 /// Fits whose Q is checked, best first.
 const Q_CHECKED_FITS: usize = 40;
+/// Best fits of each chunk size whose Q is checked whatever their rank,
+/// and the sectors checked for each.
+const Q_CHECKED_PER_CHUNK: usize = 8;
+const Q_CHECK_SECTORS_PER_CHUNK: u64 = 256;
 /// Sectors checked per fit.
 const Q_CHECK_SECTORS: u64 = 2048;
 /// P and Q must recompute on this share of them.

@@ -49,6 +49,7 @@ mod bytes;
 mod completion;
 pub mod continuity;
 pub mod degraded;
+mod delayed;
 mod doubt;
 pub mod error;
 pub mod fit;

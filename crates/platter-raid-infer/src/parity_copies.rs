@@ -37,10 +37,10 @@ const MAX_COPIES: usize = 1 << 16;
 /// One copy: members `a` and `b` hold the same non-zero sector at member
 /// offset `offset`, and every other member holds zeros there.
 #[derive(Debug, Clone, Copy)]
-struct Copy {
-    offset: u64,
-    a: usize,
-    b: usize,
+pub(crate) struct Copy {
+    pub(crate) offset: u64,
+    pub(crate) a: usize,
+    pub(crate) b: usize,
 }
 
 fn rich(sector: &[u8]) -> bool {
@@ -57,7 +57,7 @@ fn rich(sector: &[u8]) -> bool {
     false
 }
 
-fn copies(samples: &Samples, n: usize) -> Vec<Copy> {
+pub(crate) fn copies(samples: &Samples, n: usize) -> Vec<Copy> {
     let mut out = Vec::new();
     for w in &samples.windows {
         for i in 0..w.sectors() {
@@ -83,7 +83,7 @@ fn copies(samples: &Samples, n: usize) -> Vec<Copy> {
 
 /// Members that may hold a row's parity: those in every copy of the row
 /// (a bit set; empty when the copies share no member).
-fn row_sets(copies: &[Copy], chunk: u64, offset: u64) -> BTreeMap<u64, u32> {
+pub(crate) fn row_sets(copies: &[Copy], chunk: u64, offset: u64) -> BTreeMap<u64, u32> {
     let mut rows: BTreeMap<u64, u32> = BTreeMap::new();
     for c in copies {
         let Some(rel) = c.offset.checked_sub(offset) else {
@@ -95,7 +95,11 @@ fn row_sets(copies: &[Copy], chunk: u64, offset: u64) -> BTreeMap<u64, u32> {
     rows
 }
 
-fn rotation(copies: &[Copy], n: usize, slots: usize, chunk: u64, offset: u64) -> Option<Rotation> {
+/// The rotations the copies allow: one, or each way of seating the last
+/// few members by elimination when their residues' copies name two
+/// members each (too few sparse rows to settle them), for the structures
+/// and validation to choose from.
+fn rotations(copies: &[Copy], n: usize, slots: usize, chunk: u64, offset: u64) -> Vec<Rotation> {
     let rows = row_sets(copies, chunk, offset);
     let all = (1u32 << n) - 1;
     let mut residue = vec![all; slots];
@@ -112,7 +116,7 @@ fn rotation(copies: &[Copy], n: usize, slots: usize, chunk: u64, offset: u64) ->
     }
     let total: usize = count.iter().sum::<usize>() + conflicts;
     if total == 0 || conflicts as f64 > MAX_CONFLICT_SHARE * total as f64 {
-        return None;
+        return Vec::new();
     }
     // Elimination: a residue down to one member seats it; no other
     // residue may then hold it.
@@ -126,7 +130,7 @@ fn rotation(copies: &[Copy], n: usize, slots: usize, chunk: u64, offset: u64) ->
             let taken = seated.iter().flatten().fold(0u32, |acc, &m| acc | 1 << m);
             let left = residue[k] & !taken;
             if left == 0 {
-                return None;
+                return Vec::new();
             }
             if left.count_ones() == 1 {
                 seated[k] = Some(left.trailing_zeros() as usize);
@@ -139,27 +143,70 @@ fn rotation(copies: &[Copy], n: usize, slots: usize, chunk: u64, offset: u64) ->
     }
     let open: Vec<usize> = (0..slots).filter(|&k| seated[k].is_none()).collect();
     let unseated: Vec<usize> = (0..n).filter(|m| !seated.contains(&Some(*m))).collect();
-    match (slots - n, open.as_slice(), unseated.as_slice()) {
-        (_, [], []) => {}
-        // The one residue without evidence takes the one member left.
-        (0, [k], [m]) if residue[*k] >> m & 1 == 1 => {
-            seated[*k] = Some(*m);
+    let rotation = |seated: Vec<Option<usize>>, guessed: bool| {
+        let decided: usize = (0..slots)
+            .filter(|&k| seated[k].is_some())
+            .map(|k| count[k])
+            .sum();
+        Rotation {
+            chunk_bytes: chunk,
+            data_offset: offset,
+            parity: seated,
+            guessed,
+            rows: decided + conflicts,
+            consistent: decided,
         }
+    };
+    match (slots - n, open.as_slice(), unseated.as_slice()) {
+        (_, [], []) => vec![rotation(seated, false)],
         // A member missing: its residue shows no copies at all.
-        (1, [k], []) if count[*k] == 0 => {}
-        _ => return None,
+        (1, [k], []) if count[*k] == 0 => vec![rotation(seated, false)],
+        // The residues left take the members left, each where its copies
+        // allow.
+        (0, open, left) if open.len() <= MAX_OPEN_RESIDUES => {
+            let mut ways = Vec::new();
+            seat_rest(&residue, open, left, &mut seated, &mut |s| {
+                ways.push(s.to_vec())
+            });
+            // Even one way is a guess when it rests on residues with too
+            // few rows to seat a member by elimination.
+            let guessed = open.len() > 1;
+            ways.into_iter().map(|s| rotation(s, guessed)).collect()
+        }
+        _ => Vec::new(),
     }
-    let decided: usize = (0..slots)
-        .filter(|&k| seated[k].is_some())
-        .map(|k| count[k])
-        .sum();
-    Some(Rotation {
-        chunk_bytes: chunk,
-        data_offset: offset,
-        parity: seated,
-        rows: decided + conflicts,
-        consistent: decided,
-    })
+}
+
+/// Residues left open by elimination that are completed in every way.
+const MAX_OPEN_RESIDUES: usize = 2;
+
+/// Calls `found` with each seating of the members `left` on the residues
+/// `open` that every residue's copies allow.
+fn seat_rest(
+    residue: &[u32],
+    open: &[usize],
+    left: &[usize],
+    seated: &mut [Option<usize>],
+    found: &mut impl FnMut(&[Option<usize>]),
+) {
+    let Some((&k, rest)) = open.split_first() else {
+        found(seated);
+        return;
+    };
+    for (i, &m) in left.iter().enumerate() {
+        if residue[k] >> m & 1 == 0 {
+            continue;
+        }
+        seated[k] = Some(m);
+        let others: Vec<usize> = left
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, &x)| x)
+            .collect();
+        seat_rest(residue, rest, &others, seated, found);
+        seated[k] = None;
+    }
 }
 
 /// The parity rotations the copies show best over chunk sizes of 4 KiB to
@@ -175,7 +222,7 @@ pub fn find(samples: &Samples, n: usize, slots: usize, offsets: &[u64]) -> Vec<R
         return Vec::new();
     }
     crate::parity_pos::best(offsets, |chunk, off| {
-        rotation(&copies, n, slots, chunk, off)
+        rotations(&copies, n, slots, chunk, off)
     })
 }
 
@@ -371,6 +418,51 @@ mod tests {
             order[disk] = Some(img);
         }
         (perm.iter().map(|&d| disks[d].clone()).collect(), order)
+    }
+
+    /// Copies pairing members `a` and `b` in row `row` of `chunk` bytes.
+    fn copy_in(row: u64, chunk: u64, a: usize, b: usize) -> Copy {
+        Copy {
+            offset: row * chunk + 512,
+            a,
+            b,
+        }
+    }
+
+    /// Too few sparse rows to settle two residues (each of their copies
+    /// names the same two members): both seatings are rotations, for the
+    /// structures and validation to choose from, not none (which left a
+    /// rotation at twice the chunk, whose rows merge two, as the only one).
+    #[test]
+    fn residues_left_open_are_seated_every_way_the_copies_allow() {
+        let c = 128 << 10;
+        // Right-asymmetric over 4 members: parity on member r mod 4 in
+        // truth; residues 2 and 3 are settled, 0 and 1 are not.
+        let copies = [
+            copy_in(0, c, 0, 1),
+            copy_in(4, c, 0, 1),
+            copy_in(2, c, 2, 3),
+            copy_in(6, c, 2, 1),
+            copy_in(10, c, 2, 0),
+            copy_in(3, c, 3, 0),
+            copy_in(7, c, 3, 2),
+        ];
+        let mut got: Vec<Vec<Option<usize>>> = rotations(&copies, 4, 4, c, 0)
+            .into_iter()
+            .map(|r| {
+                assert_eq!(r.consistent, r.rows);
+                assert!(r.guessed, "{r:?}");
+                r.parity
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                vec![Some(0), Some(1), Some(2), Some(3)],
+                vec![Some(1), Some(0), Some(2), Some(3)],
+            ]
+        );
     }
 
     #[test]

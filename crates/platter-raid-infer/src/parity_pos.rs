@@ -34,7 +34,7 @@ const MIN_CONSISTENCY: f64 = 0.85;
 const MIN_ROWS_PER_MEMBER: usize = 2;
 
 /// Repeat rates of the sampled blocks, all members at one member offset.
-struct BlockRow {
+pub(crate) struct BlockRow {
     offset: u64,
     rates: Vec<f32>,
 }
@@ -49,6 +49,10 @@ pub struct Rotation {
     /// `parity[k]`: the member holding parity in rows `r ≡ k (mod
     /// slots)`; `None` for the missing member's residue.
     pub parity: Vec<Option<usize>>,
+    /// True when some residues had too few rows to seat their member by
+    /// elimination and this is one way the evidence allows of seating
+    /// them (often one of several).
+    pub guessed: bool,
     /// Rows whose parity member was decided.
     pub rows: usize,
     /// Of those, rows that follow the rotation.
@@ -80,7 +84,7 @@ impl Rotation {
     }
 }
 
-fn measure(samples: &Samples, n: usize) -> Vec<BlockRow> {
+pub(crate) fn measure(samples: &Samples, n: usize) -> Vec<BlockRow> {
     let total: usize = samples
         .windows
         .iter()
@@ -117,14 +121,15 @@ fn least(rates: &[f32]) -> Option<usize> {
     (rates[next] - rates[lo] >= BLOCK_MARGIN).then_some(lo)
 }
 
-fn rotation(
+/// The parity member each row of `chunk` bytes from `offset` shows: the
+/// member that repeats clearly least in most of the row's blocks (rows
+/// without such a member are left out).
+pub(crate) fn decided_rows(
     blocks: &[BlockRow],
     n: usize,
-    slots: usize,
     chunk: u64,
     offset: u64,
-) -> Option<Rotation> {
-    // Row → votes per member.
+) -> std::collections::BTreeMap<u64, usize> {
     let mut rows: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
     for b in blocks {
         let Some(rel) = b.offset.checked_sub(offset) else {
@@ -137,15 +142,26 @@ fn rotation(
             rows.entry(rel / chunk).or_insert_with(|| vec![0; n])[p] += 1;
         }
     }
+    rows.into_iter()
+        .filter_map(|(r, v)| {
+            let total: u32 = v.iter().sum();
+            let (p, &top) = v.iter().enumerate().max_by_key(|(_, x)| **x)?;
+            (f64::from(top) >= ROW_SHARE * f64::from(total)).then_some((r, p))
+        })
+        .collect()
+}
+
+fn rotation(
+    blocks: &[BlockRow],
+    n: usize,
+    slots: usize,
+    chunk: u64,
+    offset: u64,
+) -> Option<Rotation> {
     // Residue → decided rows per member.
     let mut votes = vec![vec![0usize; n]; slots];
-    for (r, v) in &rows {
-        let total: u32 = v.iter().sum();
-        let (p, &top) = v.iter().enumerate().max_by_key(|(_, x)| **x)?;
-        if f64::from(top) < ROW_SHARE * f64::from(total) {
-            continue;
-        }
-        votes[(*r % slots as u64) as usize][p] += 1;
+    for (r, p) in decided_rows(blocks, n, chunk, offset) {
+        votes[(r % slots as u64) as usize][p] += 1;
     }
     let best: Vec<(usize, usize, usize)> = votes
         .iter()
@@ -206,6 +222,7 @@ fn rotation(
         chunk_bytes: chunk,
         data_offset: offset,
         parity,
+        guessed: false,
         rows: decided,
         consistent,
     })
@@ -259,28 +276,29 @@ pub fn find(samples: &Samples, n: usize, slots: usize, offsets: &[u64]) -> Vec<R
     best(offsets, |chunk, off| {
         rotation(&blocks, n, slots, chunk, off)
             .filter(|r| r.consistent as f64 >= MIN_CONSISTENCY * r.rows as f64)
+            .into_iter()
+            .collect()
     })
 }
 
 /// The rotations of best merit (rows that follow the rotation, less
-/// twice those that do not) that `rotation` shows over every chunk size of
+/// twice those that do not) that `rotations` shows over every chunk size of
 /// [`chunks`] and every offset: several when offsets a whole number of
 /// rows apart fit equally.
 pub(crate) fn best(
     offsets: &[u64],
-    mut rotation: impl FnMut(u64, u64) -> Option<Rotation>,
+    mut rotations: impl FnMut(u64, u64) -> Vec<Rotation>,
 ) -> Vec<Rotation> {
     let mut best: Vec<(i64, Rotation)> = Vec::new();
     for chunk in chunks() {
         for &off in offsets {
-            let Some(r) = rotation(chunk, off) else {
-                continue;
-            };
-            let merit = r.consistent as i64 - 2 * (r.rows - r.consistent) as i64;
-            match best.first().map(|(b, _)| *b) {
-                Some(b) if merit < b => {}
-                Some(b) if merit == b => best.push((merit, r)),
-                _ => best = vec![(merit, r)],
+            for r in rotations(chunk, off) {
+                let merit = r.consistent as i64 - 2 * (r.rows - r.consistent) as i64;
+                match best.first().map(|(b, _)| *b) {
+                    Some(b) if merit < b => {}
+                    Some(b) if merit == b => best.push((merit, r)),
+                    _ => best = vec![(merit, r)],
+                }
             }
         }
     }

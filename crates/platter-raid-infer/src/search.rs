@@ -68,17 +68,13 @@ pub fn shapes(family: Family, images: usize, delayed: bool) -> Vec<Shape> {
         }
         if delayed {
             for d in 2..=32u32 {
-                for l in RAID5_LAYOUTS.iter().take(4) {
-                    v.push(parity(
-                        Level::Raid5,
-                        *l,
-                        slots,
-                        Some(DelayedParity {
-                            rows_per_group: d,
-                            first_group_rows: d,
-                        }),
-                    ));
-                }
+                v.extend(delayed_shapes(
+                    slots,
+                    DelayedParity {
+                        rows_per_group: d,
+                        first_group_rows: d,
+                    },
+                ));
             }
         }
     };
@@ -112,6 +108,17 @@ pub fn shapes(family: Family, images: usize, delayed: bool) -> Vec<Shape> {
         }
     }
     v
+}
+
+/// RAID5 over `slots` members with delayed parity `d`, in each rotating
+/// layout (a constant parity member has nothing to delay).
+pub fn delayed_shapes(slots: usize, d: DelayedParity) -> impl Iterator<Item = Shape> {
+    RAID5_LAYOUTS.into_iter().take(4).map(move |l| Shape {
+        level: Level::Raid5,
+        layout: Layout::Parity(l),
+        delayed: Some(d),
+        slots,
+    })
 }
 
 /// Data offsets tried: 0, the usual md and partition offsets, and the
@@ -185,7 +192,11 @@ pub fn run(
 }
 
 /// Fits again, trying every tied start of the main space, the `top` best
-/// results of a fast pass (ranked by `key`, best first).
+/// results of a fast pass (ranked by `key`, best first), and the best
+/// [`REFINED_PER_CHUNK`] of every chunk size among the rest: over a few
+/// structures every layout at a large chunk and several offsets tie, and
+/// the true chunk's fast fit, a structure short until refitted, can rank
+/// below all of them.
 pub fn refine(
     eqs: &[Equation],
     images: usize,
@@ -193,20 +204,33 @@ pub fn refine(
     found: Vec<Scored>,
     top: usize,
 ) -> Vec<Scored> {
-    let (head, tail) = found.split_at(found.len().min(top));
-    let mut out: Vec<Scored> = head
-        .par_iter()
-        .map(|s| {
+    let mut per_chunk: std::collections::HashMap<u64, usize> = Default::default();
+    type Ranked = Vec<(usize, Scored)>;
+    let (chosen, rest): (Ranked, Ranked) = found.into_iter().enumerate().partition(|(i, s)| {
+        let seen = per_chunk.entry(s.fit.geometry.chunk_bytes).or_default();
+        *seen += 1;
+        *i < top || *seen <= REFINED_PER_CHUNK
+    });
+    let mut out: Vec<(usize, Scored)> = chosen
+        .into_par_iter()
+        .map(|(i, s)| {
             let g = &s.fit.geometry;
             let offset = g.slots.first().map_or(0, |x| x.data_offset);
             let f = fit(eqs, images, member_bytes, s.shape, g.chunk_bytes, offset)
                 .unwrap_or_else(|| s.fit.clone());
-            Scored {
-                fit: f,
-                shape: s.shape,
-            }
+            (
+                i,
+                Scored {
+                    fit: f,
+                    shape: s.shape,
+                },
+            )
         })
         .collect();
-    out.extend_from_slice(tail);
-    out
+    out.extend(rest);
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, s)| s).collect()
 }
+
+/// Fast fits of each chunk size refitted whatever their rank.
+pub const REFINED_PER_CHUNK: usize = 16;

@@ -235,6 +235,18 @@ pub fn decide(
 /// Candidates of an open structure fit listed beside an open rotation.
 const FIT_BESIDE_ROTATION: usize = 2;
 
+/// Lists the best candidates of an open structure fit second, after an
+/// open rotation's first, for validation to weigh with it.
+fn beside(cands: &mut Vec<Candidate>, fit: Vec<Candidate>) {
+    let fit: Vec<Candidate> = fit
+        .into_iter()
+        .filter(|c| !cands.iter().any(|d| d.geometry == c.geometry))
+        .take(FIT_BESIDE_ROTATION)
+        .collect();
+    let at = 1.min(cands.len());
+    cands.splice(at..at, fit);
+}
+
 fn decide_inner(
     samples: &Samples,
     signals: &Signals,
@@ -330,12 +342,16 @@ fn decide_inner(
     if ev.parity_consistent_rate >= LEVEL_RATE || stale_p {
         // Where the content puts parity pins the rotation; the structures
         // then only choose among the layouts it allows.
-        if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
-            if let Some(found) =
-                rotation_raid5(samples, st, n, n, s.first_informative_offset, &ev, false)
-            {
-                return found;
-            }
+        // An open one yields to the structure fit when that decides (a
+        // rotation read at twice the chunk follows its rows just as well)
+        // and is weighed beside it when it does not.
+        let content = if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
+            rotation_raid5(samples, st, n, n, s.first_informative_offset, &ev, false)
+        } else {
+            None
+        };
+        if let Some(found) = content.as_ref().filter(|(v, _)| *v == Verdict::Found) {
+            return found.clone();
         }
         // Content that does not repeat (random, compressed) shows no
         // parity by its repeat rate; a sparse array still shows it by the
@@ -362,6 +378,8 @@ fn decide_inner(
             &ev,
             hint,
         );
+        // The structure fit's candidates go beside an open rotation.
+        let fit = a.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
         let decided = combine(a, st, n, || {
             if n > crate::order_beam::MAX_MEMBERS {
                 return unsupported(format!(
@@ -372,9 +390,15 @@ fn decide_inner(
             }
             decide_raid5(samples, n, offset, ev.clone())
         });
-        return match copies {
-            Some(open) if decided.0 != Verdict::Found => open,
-            _ => decided,
+        if decided.0 == Verdict::Found {
+            return decided;
+        }
+        return match content.or(copies) {
+            Some((verdict, mut cands)) => {
+                beside(&mut cands, fit);
+                (verdict, cands)
+            }
+            None => decided,
         };
     }
     // A stale member breaks P and Q in the rows written since it left;
@@ -454,13 +478,7 @@ fn decide_inner(
         // Both open: the rotation's answer leads, the structure fit's best
         // candidates come next, for validation to weigh with it.
         (Some((_, fit)), Some((verdict, mut cands))) => {
-            let fit: Vec<Candidate> = fit
-                .into_iter()
-                .filter(|c| !cands.iter().any(|d| d.geometry == c.geometry))
-                .take(FIT_BESIDE_ROTATION)
-                .collect();
-            let at = 1.min(cands.len());
-            cands.splice(at..at, fit);
+            beside(&mut cands, fit);
             return (verdict, cands);
         }
         (None, Some(open)) => return open,

@@ -307,6 +307,24 @@ fn regressions() {
             "a RAID5 with parity always on one member and a data member missing, which fits a RAID0",
         ),
         (
+            1,
+            22,
+            found,
+            "a RAID5 whose parity stays 8 rows on a member after a first group of 1",
+        ),
+        (
+            1,
+            120,
+            found,
+            "a RAID5 whose true chunk fits the structures only once refined, ranked below 64 fast fits",
+        ),
+        (
+            1,
+            126,
+            found,
+            "a RAID5 whose content shows parity rotating at twice the chunk, open, and whose copies leave two members to seat",
+        ),
+        (
             2,
             81,
             found,

@@ -7,37 +7,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use platter_raid_infer::{Report, Verdict};
-
-/// A directory of mixed files: text, a binary, random and zero files.
-fn content_dir(root: &Path) -> PathBuf {
-    let d = root.join("content");
-    for g in 0..10 {
-        std::fs::create_dir_all(d.join(format!("docs/d{g}"))).unwrap();
-    }
-    let mut x = 0x1234_5678_9abc_def1u64;
-    for i in 0..500 {
-        let mut text = String::new();
-        for j in 0..(20 + (i * 7) % 400) {
-            text.push_str(&format!("line {j} of file {i}: the quick brown fox\n"));
-        }
-        std::fs::write(d.join(format!("docs/d{}/file{i}.txt", i % 10)), text).unwrap();
-    }
-    let rnd: Vec<u8> = (0..3 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(d.join("random.bin"), rnd).unwrap();
-    std::fs::write(d.join("zeros.bin"), vec![0u8; 1 << 20]).unwrap();
-    std::fs::copy("/bin/sh", d.join("sh.bin")).unwrap();
-    d
-}
 
 fn ext4_image(root: &Path, mib: u64) -> Vec<u8> {
     ext4_image_with(root, mib, &["-g", "4096"])
@@ -47,53 +18,8 @@ fn ext4_image(root: &Path, mib: u64) -> Vec<u8> {
 /// extra `args`.
 fn ext4_image_with(root: &Path, mib: u64, args: &[&str]) -> Vec<u8> {
     let img = root.join("ext4.img");
-    common::mkfs_ext4(&img, mib << 20, &content_dir(root), args);
+    common::mkfs_ext4(&img, mib << 20, &common::fs::content_dir(root), args);
     std::fs::read(&img).unwrap()
-}
-
-fn ntfs_image(root: &Path, mib: u64) -> Option<Vec<u8>> {
-    if !common::have("mkntfs") || !common::have("ntfscp") {
-        return None;
-    }
-    let img = root.join("ntfs.img");
-    let f = std::fs::File::create(&img).unwrap();
-    f.set_len(mib << 20).unwrap();
-    common::run_cmd(Command::new("mkntfs").args(["-q", "-F", "-f"]).arg(&img));
-    let d = content_dir(root);
-    // Mount through ntfs-3g (FUSE) when possible: one process for all
-    // files; else ntfscp, one file at a time.
-    let mnt = root.join("mnt");
-    std::fs::create_dir_all(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "ntfs-3g"])
-        .arg(&img)
-        .arg(&mnt)
-        .status()
-        .is_ok_and(|s| s.success());
-    if mounted {
-        let ok = Command::new("cp")
-            .arg("-r")
-            .arg(d.join("docs"))
-            .arg(d.join("random.bin"))
-            .arg(&mnt)
-            .status()
-            .is_ok_and(|s| s.success());
-        common::run_cmd(Command::new("umount").arg(&mnt));
-        assert!(ok, "copy into NTFS failed");
-    } else {
-        for e in std::fs::read_dir(d.join("docs/d0")).unwrap().take(300) {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_str().unwrap().to_string();
-            common::run_cmd(
-                Command::new("ntfscp")
-                    .arg("-f")
-                    .arg(&img)
-                    .arg(&p)
-                    .arg(&name),
-            );
-        }
-    }
-    Some(std::fs::read(&img).unwrap())
 }
 
 /// Infers `members` (already shuffled, missing ones left out), prints the
@@ -367,7 +293,7 @@ fn check_truth_fit(content: &[u8], spec: (bool, u32, usize, usize, usize)) {
 #[test]
 fn anchors_of_striped_ntfs_fit_the_true_geometry() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(content) = ntfs_image(dir.path(), 48) else {
+    let Some(content) = common::fs::ntfs_image(dir.path(), 48) else {
         eprintln!("skipped: mkntfs/ntfscp missing");
         return;
     };
@@ -399,7 +325,7 @@ fn ext4_arrays_are_found_exactly() {
 #[test]
 fn ntfs_arrays_are_found_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(content) = ntfs_image(dir.path(), 48) else {
+    let Some(content) = common::fs::ntfs_image(dir.path(), 48) else {
         eprintln!("skipped: mkntfs/ntfscp missing");
         return;
     };
@@ -415,7 +341,7 @@ fn ntfs_arrays_are_found_exactly() {
 #[test]
 fn a_degraded_constant_parity_array_is_never_confidently_misread() {
     let t = tempfile::tempdir().unwrap();
-    let d = content_dir(t.path());
+    let d = common::fs::content_dir(t.path());
     let mut paths: Vec<PathBuf> = (0..5).map(|g| d.join(format!("docs/d{g}"))).collect();
     paths.push(d.join("random.bin"));
     let Some(fs) = common::fat_image(t.path(), 8, &paths) else {
@@ -601,7 +527,7 @@ fn raid6_arrays_missing_two_members_are_found_exactly() {
         128usize << 10,
         [3usize, 5],
     )];
-    if let Some(ntfs) = ntfs_image(dir.path(), 160) {
+    if let Some(ntfs) = common::fs::ntfs_image(dir.path(), 160) {
         for (layout, n, chunk, missing) in [
             (2u32, 5usize, 64usize << 10, [0usize, 2]),
             (0, 6, 128 << 10, [3, 5]),
@@ -672,7 +598,7 @@ fn constant_parity_over_a_small_ext4_is_found_exactly() {
 #[test]
 fn md_raid4_with_large_chunks_over_ntfs_is_found_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(ntfs) = ntfs_image(dir.path(), 160) else {
+    let Some(ntfs) = common::fs::ntfs_image(dir.path(), 160) else {
         eprintln!("skipped: mkntfs/ntfscp missing");
         return;
     };
@@ -694,7 +620,7 @@ fn md_raid4_with_large_chunks_over_ntfs_is_found_exactly() {
 #[test]
 fn raid0_whose_content_looks_like_rotating_parity_is_found_by_validation() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(ntfs) = ntfs_image(dir.path(), 32) else {
+    let Some(ntfs) = common::fs::ntfs_image(dir.path(), 32) else {
         eprintln!("skipped: mkntfs/ntfscp missing");
         return;
     };
@@ -719,7 +645,7 @@ fn raid0_whose_content_looks_like_rotating_parity_is_found_by_validation() {
 #[test]
 fn linear_spans_of_unequal_members_over_ntfs_are_found_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(ntfs) = ntfs_image(dir.path(), 64) else {
+    let Some(ntfs) = common::fs::ntfs_image(dir.path(), 64) else {
         eprintln!("skipped: mkntfs/ntfscp missing");
         return;
     };
@@ -743,7 +669,7 @@ fn linear_spans_of_unequal_members_over_ntfs_are_found_exactly() {
 #[test]
 fn chunks_of_three_times_a_power_of_two_are_found() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(ntfs) = ntfs_image(dir.path(), 64) else {
+    let Some(ntfs) = common::fs::ntfs_image(dir.path(), 64) else {
         eprintln!("skipped: mkntfs/ntfscp missing");
         return;
     };

@@ -226,7 +226,10 @@ pub(super) fn rotation_raid5(
     let fits = considered < crate::anchored::MIN_EXPLAINED
         || ranked[0].1 as f64 >= crate::anchored::MIN_RATE * considered as f64;
     let (cands, explained) = by_structures(ranked);
-    if decided && fits {
+    // Nor do rotations that seat some members by guess (one of several
+    // ways the copies allow): validation weighs them.
+    let guessed = rotations.iter().any(|r| r.guessed);
+    if decided && fits && !guessed {
         return Some((Verdict::Found, cands));
     }
     let r = &rotations[0];

@@ -2,6 +2,8 @@
 //! written from the formulas in REFERENCE.md (not the engine under test).
 #![allow(dead_code)]
 
+pub mod fs;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -201,11 +203,43 @@ pub fn stripe(
     offset: usize,
     data: &[u8],
 ) -> Vec<Vec<u8>> {
+    stripe_grouped(raid6, layout, n, chunk, offset, data, |s| s)
+}
+
+/// RAID5 with delayed parity (REFERENCE.md: row `r` takes the placement
+/// of group 0 below `first` rows, then of group `1 + (r − first) / every`).
+pub fn stripe_delayed(
+    layout: u32,
+    n: usize,
+    chunk: usize,
+    offset: usize,
+    data: &[u8],
+    (every, first): (usize, usize),
+) -> Vec<Vec<u8>> {
+    stripe_grouped(false, layout, n, chunk, offset, data, |r| {
+        if r < first {
+            0
+        } else {
+            1 + (r - first) / every
+        }
+    })
+}
+
+/// [`stripe`] with row `s` placed as row `group(s)`.
+fn stripe_grouped(
+    raid6: bool,
+    layout: u32,
+    n: usize,
+    chunk: usize,
+    offset: usize,
+    data: &[u8],
+    group: impl Fn(usize) -> usize,
+) -> Vec<Vec<u8>> {
     let k = if raid6 { n - 2 } else { n - 1 };
     let rows = data.len() / (chunk * k);
     let mut m = vec![vec![0u8; offset + rows * chunk]; n];
     for s in 0..rows {
-        let (p, q, slots, exps) = place(raid6, layout, n, s);
+        let (p, q, slots, exps) = place(raid6, layout, n, group(s));
         let at = offset + s * chunk;
         for (d, &slot) in slots.iter().enumerate() {
             let src = &data[(s * k + d) * chunk..][..chunk];

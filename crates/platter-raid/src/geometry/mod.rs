@@ -64,6 +64,13 @@ pub struct DelayedParity {
     pub first_group_rows: u32,
 }
 
+impl DelayedParity {
+    /// The parity group of row `row`: the row whose placement it takes.
+    pub fn group(self, row: u64) -> u64 {
+        parity::delayed_group(row, self.rows_per_group, self.first_group_rows)
+    }
+}
+
 /// One member position (md `raid_disk` role) of an array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Slot {

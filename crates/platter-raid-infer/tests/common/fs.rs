@@ -1,0 +1,72 @@
+//! File-system images for the tests: a directory of mixed files and an
+//! NTFS holding it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A directory of mixed files: text, a binary, random and zero files.
+pub fn content_dir(root: &Path) -> PathBuf {
+    let d = root.join("content");
+    for g in 0..10 {
+        std::fs::create_dir_all(d.join(format!("docs/d{g}"))).unwrap();
+    }
+    for i in 0..500 {
+        let mut text = String::new();
+        for j in 0..(20 + (i * 7) % 400) {
+            text.push_str(&format!("line {j} of file {i}: the quick brown fox\n"));
+        }
+        std::fs::write(d.join(format!("docs/d{}/file{i}.txt", i % 10)), text).unwrap();
+    }
+    let rnd = super::noise(0x1234_5678_9abc_def1, 3 << 20);
+    std::fs::write(d.join("random.bin"), rnd).unwrap();
+    std::fs::write(d.join("zeros.bin"), vec![0u8; 1 << 20]).unwrap();
+    std::fs::copy("/bin/sh", d.join("sh.bin")).unwrap();
+    d
+}
+
+/// An NTFS of `mib` MiB holding [`content_dir`]'s files (mkntfs, then
+/// ntfs-3g or ntfscp), or `None` without the tools.
+pub fn ntfs_image(root: &Path, mib: u64) -> Option<Vec<u8>> {
+    if !super::have("mkntfs") || !super::have("ntfscp") {
+        return None;
+    }
+    let img = root.join("ntfs.img");
+    let f = std::fs::File::create(&img).unwrap();
+    f.set_len(mib << 20).unwrap();
+    super::run_cmd(Command::new("mkntfs").args(["-q", "-F", "-f"]).arg(&img));
+    let d = content_dir(root);
+    // Mount through ntfs-3g (FUSE) when possible: one process for all
+    // files; else ntfscp, one file at a time.
+    let mnt = root.join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "ntfs-3g"])
+        .arg(&img)
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if mounted {
+        let ok = Command::new("cp")
+            .arg("-r")
+            .arg(d.join("docs"))
+            .arg(d.join("random.bin"))
+            .arg(&mnt)
+            .status()
+            .is_ok_and(|s| s.success());
+        super::run_cmd(Command::new("umount").arg(&mnt));
+        assert!(ok, "copy into NTFS failed");
+    } else {
+        for e in std::fs::read_dir(d.join("docs/d0")).unwrap().take(300) {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            super::run_cmd(
+                Command::new("ntfscp")
+                    .arg("-f")
+                    .arg(&img)
+                    .arg(&p)
+                    .arg(&name),
+            );
+        }
+    }
+    Some(std::fs::read(&img).unwrap())
+}
