@@ -32,18 +32,12 @@ fn ext4_image() -> Option<Vec<u8>> {
         return None;
     }
     let t = tempfile::tempdir().unwrap();
-    let d = t.path().join("content");
-    for g in 0..4 {
-        std::fs::create_dir_all(d.join(format!("docs/d{g}"))).unwrap();
-    }
-    for i in 0..200 {
-        let mut text = String::new();
-        for j in 0..(20 + (i * 17) % 280) {
-            text.push_str(&format!("line {j} of file {i}: members start apart\n"));
-        }
-        std::fs::write(d.join(format!("docs/d{}/file{i}.txt", i % 4)), text).unwrap();
-    }
-    std::fs::write(d.join("random.bin"), noise(41, 2 << 20)).unwrap();
+    let d = common::fs::text_files(
+        t.path(),
+        (4, 200, 17, 280),
+        "members start apart",
+        (41, 2 << 20),
+    );
     let img = t.path().join("ext4.img");
     common::mkfs_ext4(&img, 16 << 20, &d, &["-g", "4096"]);
     Some(std::fs::read(&img).unwrap())

@@ -21,19 +21,12 @@ use common::noise;
 
 /// Text files and a random file to fill a file system with.
 fn content_dir(root: &Path) -> std::path::PathBuf {
-    let d = root.join("content");
-    for g in 0..6 {
-        std::fs::create_dir_all(d.join(format!("docs/d{g}"))).unwrap();
-    }
-    for i in 0..240 {
-        let mut text = String::new();
-        for j in 0..(20 + (i * 13) % 300) {
-            text.push_str(&format!("line {j} of file {i}: raid ten far and offset\n"));
-        }
-        std::fs::write(d.join(format!("docs/d{}/file{i}.txt", i % 6)), text).unwrap();
-    }
-    std::fs::write(d.join("random.bin"), noise(77, 2 << 20)).unwrap();
-    d
+    common::fs::text_files(
+        root,
+        (6, 240, 13, 300),
+        "raid ten far and offset",
+        (77, 2 << 20),
+    )
 }
 
 /// A 16 MiB ext4 (4 KiB blocks, small groups: many superblock backups and

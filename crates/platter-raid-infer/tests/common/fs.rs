@@ -1,24 +1,42 @@
-//! File-system images for the tests: a directory of mixed files and an
-//! NTFS holding it.
+//! File-system images for the tests: directories of text and random
+//! files, and an NTFS holding one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A directory of mixed files: text, a binary, random and zero files.
-pub fn content_dir(root: &Path) -> PathBuf {
+/// Text files to fill a file system with: `dirs` directories `docs/dN`,
+/// `files` files, file `i` holding `20 + (i * step) % spread` numbered
+/// lines ending in `phrase`, and `random.bin` of `noise(seed, random)`.
+/// Returns the directory.
+pub fn text_files(
+    root: &Path,
+    (dirs, files, step, spread): (usize, usize, usize, usize),
+    phrase: &str,
+    (seed, random): (u64, usize),
+) -> PathBuf {
     let d = root.join("content");
-    for g in 0..10 {
+    for g in 0..dirs {
         std::fs::create_dir_all(d.join(format!("docs/d{g}"))).unwrap();
     }
-    for i in 0..500 {
+    for i in 0..files {
         let mut text = String::new();
-        for j in 0..(20 + (i * 7) % 400) {
-            text.push_str(&format!("line {j} of file {i}: the quick brown fox\n"));
+        for j in 0..(20 + (i * step) % spread) {
+            text.push_str(&format!("line {j} of file {i}: {phrase}\n"));
         }
-        std::fs::write(d.join(format!("docs/d{}/file{i}.txt", i % 10)), text).unwrap();
+        std::fs::write(d.join(format!("docs/d{}/file{i}.txt", i % dirs)), text).unwrap();
     }
-    let rnd = super::noise(0x1234_5678_9abc_def1, 3 << 20);
-    std::fs::write(d.join("random.bin"), rnd).unwrap();
+    std::fs::write(d.join("random.bin"), super::noise(seed, random)).unwrap();
+    d
+}
+
+/// A directory of mixed files: text, a binary, random and zero files.
+pub fn content_dir(root: &Path) -> PathBuf {
+    let d = text_files(
+        root,
+        (10, 500, 7, 400),
+        "the quick brown fox",
+        (0x1234_5678_9abc_def1, 3 << 20),
+    );
     std::fs::write(d.join("zeros.bin"), vec![0u8; 1 << 20]).unwrap();
     std::fs::copy("/bin/sh", d.join("sh.bin")).unwrap();
     d
