@@ -14,7 +14,10 @@ use crate::structures::{ARRAY_KEY, Anchor, scan_all_lent};
 
 mod seating;
 pub(crate) use seating::completions;
-use seating::{MAX_COMPLETIONS, parity_open_or, seat_parity, seatings, swap_rival};
+pub(crate) use seating::related;
+use seating::{
+    MAX_COMPLETIONS, parity_open_or, q_consistent, related_seating, seat_parity, swap_rival,
+};
 
 /// Fewer explained equations than this decide nothing.
 pub const MIN_EXPLAINED: usize = 8;
@@ -425,9 +428,17 @@ pub fn decide(
         // only plausible with a stale member, which breaks parity in the
         // rows written since it left, not everywhere.
         let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
-        let mut checked = 0;
+        let (mut checked, mut checked_related) = (0, 0);
         found.retain(|s| {
             let parity = matches!(s.shape.level, Level::Raid4 | Level::Raid5 | Level::Raid6);
+            if s.shape.level == Level::Raid6 && s.shape.slots == n + 1 {
+                // A RAID6 with one member missing keeps one relation on
+                // every row (every way to seat the members no structure
+                // placed fails it: the fit goes too).
+                checked_related += 1;
+                return checked_related > Q_CHECKED_FITS
+                    || related_seating(samples, &s.fit, member_sizes);
+            }
             if !parity || s.shape.slots != n {
                 return true;
             }
@@ -616,7 +627,10 @@ pub fn decide(
         // structures lie), so that validation weighs both layouts.
         let mut done = completions(&cands[0], &top.fit.undecided_members);
         // The parity member known, it is seated in the parity slot only.
-        let seated = |c: &Candidate| known_parity.is_none_or(|p| parity_open_or(&c.geometry, p));
+        let seated = |c: &Candidate| {
+            known_parity.is_none_or(|p| parity_open_or(&c.geometry, p))
+                && related(samples, &c.geometry, member_sizes)
+        };
         done.retain(seated);
         if !done.is_empty() {
             let rival = distinct.iter().skip(1).find(|(s, _)| {
@@ -649,6 +663,7 @@ pub fn decide(
         let mut more = completions(&candidate(r, ev), &r.fit.undecided_members);
         more.retain(|c| {
             known_parity.is_none_or(|p| parity_open_or(&c.geometry, p))
+                && related(samples, &c.geometry, member_sizes)
                 && !cands.iter().any(|d| d.geometry == c.geometry)
         });
         let at = 1.min(cands.len());
@@ -660,57 +675,11 @@ pub fn decide(
     Some((verdict, cands))
 }
 
-/// RAID6: keeps the fits (undecided members seated every way) whose P and
-/// Q recompute on the samples. In a sparse row the P chunk is a copy of
-/// the one non-zero data chunk, so structures alone can swap them; Q
-/// cannot be fooled.
-fn q_consistent(found: Vec<Scored>, samples: &Samples, sizes: &[Option<u64>]) -> Vec<Scored> {
-    let mut out = Vec::new();
-    // The best fits, and the best few of every chunk size on fewer
-    // sectors (a wrong Q fails nearly everywhere): the refined fits of
-    // other chunks can fill the first places.
-    let mut per_chunk: std::collections::HashMap<u64, usize> = Default::default();
-    let checked = found.into_iter().enumerate().filter_map(|(i, s)| {
-        let seen = per_chunk.entry(s.fit.geometry.chunk_bytes).or_default();
-        *seen += 1;
-        if i < Q_CHECKED_FITS {
-            Some((s, Q_CHECK_SECTORS))
-        } else {
-            (*seen <= Q_CHECKED_PER_CHUNK).then_some((s, Q_CHECK_SECTORS_PER_CHUNK))
-        }
-    });
-    for (s, sectors) in checked {
-        let mut variants = vec![s.fit.clone()];
-        if !s.fit.undecided_members.is_empty() {
-            let order: Vec<Option<usize>> = s.fit.geometry.slots.iter().map(|x| x.image).collect();
-            variants = seatings(&order, &s.fit.undecided_members)
-                .into_iter()
-                .map(|o| {
-                    let mut f = s.fit.clone();
-                    f.geometry = f.geometry.clone().with_order(&o);
-                    f.undecided_members.clear();
-                    f
-                })
-                .collect();
-        }
-        for f in variants {
-            // A degraded RAID6 cannot be checked this way: it stays.
-            let degraded = f.geometry.slots.iter().any(|x| x.image.is_none());
-            let rate = crate::stale::parity_rate(samples, &f.geometry, sizes, sectors);
-            if degraded || rate.is_some_and(|r| r >= Q_MIN_RATE) {
-                out.push(Scored {
-                    fit: f,
-                    shape: s.shape,
-                });
-            }
-        }
-    }
-    out
-}
-
 /// A complete RAID4/5/6 without visible parity must still recompute on
 /// this share of its rows (the rest being a stale member's).
 const STALE_MIN_PARITY: f64 = 0.5;
+/// Sectors a RAID6 fit with one member missing is checked on.
+const RELATION_CHECK_SECTORS: usize = 512;
 
 /// A fit of another kind (level, slot count) explaining this share of the
 /// top's structures keeps a no-parity answer ambiguous.

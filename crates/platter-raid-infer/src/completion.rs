@@ -46,7 +46,9 @@ pub(crate) fn plausible(
             if seated.len() >= MAX_SEATINGS {
                 break;
             }
-            if !seated.iter().any(|x| x.geometry == s.geometry) {
+            if !seated.iter().any(|x| x.geometry == s.geometry)
+                && crate::anchored::related(samples, &s.geometry, member_sizes)
+            {
                 seated.push(s);
             }
         }

@@ -542,3 +542,51 @@ fn the_plausible_seating_of_a_degraded_fit_goes_first() {
     crate::completion::plausible(&mut cands, &tied, &s, &sz);
     assert_eq!(cands[0].level, Level::Raid0);
 }
+
+/// A RAID6 with one member missing keeps one relation on every row
+/// (`raid6_degraded::geometry_agreement`): the true geometry keeps it, a
+/// wrong seating of the same members does not, and a degraded RAID5 read
+/// as a RAID6 with a member missing keeps it nowhere, so the structure
+/// fit drops that reading (`anchored::related`).
+#[test]
+fn a_raid6_with_one_member_missing_must_keep_its_relation() {
+    let chunk = 16 << 10;
+    let content = mixed(6 << 20, 51, 10);
+    let (images, order) = degrade(stripe(&content, 5, 2, chunk), &[2]);
+    let (s, sz) = (samples(&images), sizes(&images));
+    let sizes_of = |sz: &[u64]| sz.iter().map(|&b| Some(b)).collect::<Vec<_>>();
+    let truth = ls(Level::Raid6, chunk, &order);
+    let agree = crate::raid6_degraded::geometry_agreement(&s, &truth, &sizes_of(&sz), 512);
+    assert!(agree.is_some_and(|r| r > 0.95), "{agree:?}");
+    assert!(crate::anchored::related(&s, &truth, &sz));
+    let mut swapped = order.clone();
+    swapped.swap(0, 1);
+    let wrong = ls(Level::Raid6, chunk, &swapped);
+    let agree = crate::raid6_degraded::geometry_agreement(&s, &wrong, &sizes_of(&sz), 512);
+    assert!(agree.is_some_and(|r| r < 0.5), "{agree:?}");
+    assert!(!crate::anchored::related(&s, &wrong, &sz));
+
+    // A RAID5 over six slots with one lost, read as a RAID6 over the same
+    // six slots with that one missing.
+    let (images, order) = degrade(stripe(&content, 6, 1, chunk), &[3]);
+    let (s, sz) = (samples(&images), sizes(&images));
+    let as_raid6 = ls(Level::Raid6, chunk, &order);
+    let agree = crate::raid6_degraded::geometry_agreement(&s, &as_raid6, &sizes_of(&sz), 512);
+    assert!(agree.is_some_and(|r| r < 0.1), "{agree:?}");
+    assert!(!crate::anchored::related(&s, &as_raid6, &sz));
+    // Only a RAID6 with exactly one member missing is judged.
+    assert!(crate::anchored::related(
+        &s,
+        &ls(Level::Raid5, chunk, &order),
+        &sz
+    ));
+    let mut two = order.clone();
+    two.insert(0, None);
+    let agree = crate::raid6_degraded::geometry_agreement(
+        &s,
+        &ls(Level::Raid6, chunk, &two),
+        &sizes_of(&sz),
+        512,
+    );
+    assert_eq!(agree, None);
+}

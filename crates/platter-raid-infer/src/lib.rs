@@ -644,6 +644,8 @@ fn validate_candidates(
                     report::describe(top)
                 ),
             };
+            // Another candidate whose array shows it may stand alone.
+            promote_validated(verdict, candidates, &sizes, fs_expected);
         }
         Verdict::Found => {
             if let Some(v) = top
@@ -663,24 +665,33 @@ fn validate_candidates(
                 };
             }
         }
-        Verdict::Ambiguous { .. } => {
-            if let Some(winner) = promote::validated_winner(&candidates[..], &sizes, fs_expected) {
-                let v = candidates[winner]
-                    .evidence
-                    .validation
-                    .clone()
-                    .unwrap_or_default();
-                let c = candidates.remove(winner);
-                candidates.insert(0, c);
-                *verdict = Verdict::Found;
-                let next = candidates
-                    .get(1)
-                    .and_then(|c| c.evidence.validation.as_ref())
-                    .and_then(|v| v.rate())
-                    .unwrap_or(0.0);
-                candidates[0].margin = v.rate().unwrap_or(0.0) - next;
-            }
-        }
+        Verdict::Ambiguous { .. } => promote_validated(verdict, candidates, &sizes, fs_expected),
         _ => {}
+    }
+}
+
+/// Puts the one candidate validation picks ([`promote::validated_winner`])
+/// first and makes the verdict found.
+fn promote_validated(
+    verdict: &mut Verdict,
+    candidates: &mut Vec<Candidate>,
+    sizes: &[u64],
+    fs_expected: bool,
+) {
+    if let Some(winner) = promote::validated_winner(&candidates[..], sizes, fs_expected) {
+        let v = candidates[winner]
+            .evidence
+            .validation
+            .clone()
+            .unwrap_or_default();
+        let c = candidates.remove(winner);
+        candidates.insert(0, c);
+        *verdict = Verdict::Found;
+        let next = candidates
+            .get(1)
+            .and_then(|c| c.evidence.validation.as_ref())
+            .and_then(|v| v.rate())
+            .unwrap_or(0.0);
+        candidates[0].margin = v.rate().unwrap_or(0.0) - next;
     }
 }

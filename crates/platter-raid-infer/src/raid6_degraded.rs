@@ -25,9 +25,10 @@
 //! member (they number data from after Q), so the survivors are ranked by
 //! the self-locating structures they explain, then checked by validation.
 
-use platter_raid::geometry::{Geometry, Layout, Level, ParityLayout};
+use platter_raid::geometry::{Geometry, Layout, Level, ParityLayout, RowLayout};
 use platter_raid::gf;
 use rayon::prelude::*;
+use std::collections::HashMap;
 
 use crate::bytes::is_zero;
 use crate::placement::{CHUNKS, PlacementTable};
@@ -236,7 +237,11 @@ impl Fit {
 /// The relation each slot should show in one row: `pred[slot]`, with the
 /// missing slot's entry unused.
 fn predicted(t: &PlacementTable, row: u64, missing: usize, slots: usize) -> Option<Vec<u8>> {
-    let r = t.row(row);
+    predicted_row(t.row(row), missing, slots)
+}
+
+/// [`predicted`] for one row layout.
+fn predicted_row(r: &RowLayout, missing: usize, slots: usize) -> Option<Vec<u8>> {
     let (p, q) = (r.p?, r.q?);
     let mut pred = vec![0u8; slots];
     let exp = |e: u8| gf::exp(usize::from(e));
@@ -441,6 +446,82 @@ pub fn search(rels: &[Relation], n: usize, offsets: &[u64]) -> Vec<Fit> {
         .collect();
     fits.sort_by(|a, b| b.rate().total_cmp(&a.rate()).then(b.judged.cmp(&a.judged)));
     fits
+}
+
+/// Share of the sampled sectors that keep the one relation a RAID6
+/// geometry with exactly one slot missing predicts for its row, among
+/// those where at least two members present hold data; at most
+/// `max_sectors` judged, spread over the samples. `None` when `g` is not
+/// such a geometry (every member seated at one data offset) or fewer than
+/// [`MIN_JUDGED`] sectors can be judged.
+///
+/// A true RAID6 with a member missing keeps the relation on every row it
+/// has written; the XOR and GF(2^8) sums of unrelated chunks (a degraded
+/// RAID5 or a RAID0 read as one) keep it nowhere.
+pub fn geometry_agreement(
+    samples: &Samples,
+    g: &Geometry,
+    sizes: &[Option<u64>],
+    max_sectors: usize,
+) -> Option<f64> {
+    if g.level != Level::Raid6 {
+        return None;
+    }
+    let missing: Vec<usize> = (0..g.slots.len())
+        .filter(|&s| g.slots[s].image.is_none())
+        .collect();
+    let off = g.slots.first()?.data_offset;
+    if missing.len() != 1 || g.slots.iter().any(|s| s.data_offset != off) {
+        return None;
+    }
+    let missing = missing[0];
+    let mapping = g.mapping(sizes).ok()?;
+    let chunk = g.chunk_bytes.max(1);
+    let per_window = max_sectors.div_ceil(samples.windows.len().max(1)).max(1);
+    let mut preds: HashMap<u64, Option<Vec<u8>>> = HashMap::new();
+    let (mut judged, mut agreed) = (0usize, 0usize);
+    for w in &samples.windows {
+        let mut taken = 0;
+        for i in 0..w.sectors() {
+            if taken >= per_window || judged >= max_sectors {
+                break;
+            }
+            let Some(rel) = (w.offset + (i * SECTOR) as u64).checked_sub(off) else {
+                continue;
+            };
+            let row = rel / chunk;
+            let Some(pred) = preds
+                .entry(row)
+                .or_insert_with(|| {
+                    mapping
+                        .row(row)
+                        .and_then(|r| predicted_row(&r, missing, g.slots.len()))
+                })
+                .as_ref()
+            else {
+                continue;
+            };
+            let present: Vec<(u8, &[u8])> = g
+                .slots
+                .iter()
+                .zip(pred)
+                .filter_map(|(s, &c)| s.image.map(|m| (c, w.sector(m, i))))
+                .collect();
+            if present.iter().filter(|(_, x)| !is_zero(x)).count() < 2 {
+                continue;
+            }
+            taken += 1;
+            judged += 1;
+            let holds = (0..SECTOR).all(|b| {
+                present
+                    .iter()
+                    .fold(0u8, |acc, (c, x)| acc ^ gf::mul(*c, x[b]))
+                    == 0
+            });
+            agreed += usize::from(holds);
+        }
+    }
+    (judged >= MIN_JUDGED).then(|| agreed as f64 / judged as f64)
 }
 
 #[cfg(test)]

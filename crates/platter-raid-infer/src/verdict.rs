@@ -12,7 +12,7 @@ use crate::{anchored, continuity, raid6};
 
 mod parity;
 mod raid6_missing;
-use parity::{constant_parity, decide_raid5, decide_raid6, rotation_raid5};
+use parity::{constant_parity, decide_raid5, decide_raid6, raid6_behind_fit, rotation_raid5};
 
 /// Fewer informative sectors than this give no verdict.
 const MIN_INFORMATIVE: u64 = 64;
@@ -417,7 +417,7 @@ fn decide_inner(
             &ev,
             hint,
         );
-        return combine(a, st, n, || {
+        let mut decided = combine(a, st, n, || {
             if n > RAID6_MAX_MEMBERS {
                 return unsupported(format!(
                     "RAID6 parity on {:.1}% of informative sectors, but without self-locating structures the order search supports at most {RAID6_MAX_MEMBERS} members",
@@ -426,6 +426,8 @@ fn decide_inner(
             }
             decide_raid6(samples, signals, n, offset, ev.clone())
         });
+        raid6_behind_fit(&mut decided, samples, signals, n, st, offset, &ev);
+        return decided;
     }
     // A RAID6 with one member missing keeps one GF(2^8) relation per row.
     if let Some(found) = raid6_missing::decide(

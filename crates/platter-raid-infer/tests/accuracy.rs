@@ -325,6 +325,18 @@ fn regressions() {
             "a RAID5 whose content shows parity rotating at twice the chunk, open, and whose copies leave two members to seat",
         ),
         (
+            1,
+            74,
+            found,
+            "a RAID6 of 7 with Q and a data member missing, the RAID5 it leaves, behind RAID6 readings with one member missing whose rows keep no relation",
+        ),
+        (
+            1,
+            82,
+            found,
+            "a RAID6 whose structure fit, seated by copies in parity chunks, starts a row early with no file system at array 0: Q from the first data stands behind it for validation",
+        ),
+        (
             2,
             81,
             found,

@@ -5,7 +5,11 @@
 use platter_raid::geometry::{Geometry, Layout, Level};
 use rayon::prelude::*;
 
-use super::{Candidate, Equation, Q_CHECK_SECTORS, Q_MIN_RATE, Samples, Scored, merit};
+use super::{
+    Candidate, Equation, Q_CHECK_SECTORS, Q_CHECK_SECTORS_PER_CHUNK, Q_CHECKED_FITS,
+    Q_CHECKED_PER_CHUNK, Q_MIN_RATE, RELATION_CHECK_SECTORS, STALE_MIN_PARITY, Samples, Scored,
+    merit,
+};
 
 /// Seats the known parity member `p` in the open parity slot of a fit
 /// that no structure placed it in (parity holds no structure of its own),
@@ -158,4 +162,90 @@ pub(crate) fn completions(c: &Candidate, undecided: &[usize]) -> Vec<Candidate> 
             x
         })
         .collect()
+}
+
+/// False for a RAID6 with one member missing whose rows do not keep the
+/// one relation it leaves ([`crate::raid6_degraded::geometry_agreement`]);
+/// true for every other geometry, and when too little can be judged.
+pub(crate) fn related(samples: &Samples, g: &Geometry, member_sizes: &[u64]) -> bool {
+    let sizes: Vec<Option<u64>> = member_sizes.iter().map(|&b| Some(b)).collect();
+    crate::raid6_degraded::geometry_agreement(samples, g, &sizes, RELATION_CHECK_SECTORS)
+        .is_none_or(|r| r >= STALE_MIN_PARITY)
+}
+
+/// [`related`] for a fit, or for some way to seat its undecided members
+/// (true when there are too many ways to try).
+pub(super) fn related_seating(
+    samples: &Samples,
+    f: &crate::fit::Fit,
+    member_sizes: &[u64],
+) -> bool {
+    let undecided = &f.undecided_members;
+    if undecided.is_empty() {
+        return related(samples, &f.geometry, member_sizes);
+    }
+    let order: Vec<Option<usize>> = f
+        .geometry
+        .slots
+        .iter()
+        .map(|s| s.image.filter(|m| !undecided.contains(m)))
+        .collect();
+    let ways = seatings(&order, undecided);
+    ways.is_empty()
+        || ways.len() > MAX_COMPLETIONS
+        || ways
+            .into_iter()
+            .any(|o| related(samples, &f.geometry.clone().with_order(&o), member_sizes))
+}
+
+/// RAID6: keeps the fits (undecided members seated every way) whose P and
+/// Q recompute on the samples. In a sparse row the P chunk is a copy of
+/// the one non-zero data chunk, so structures alone can swap them; Q
+/// cannot be fooled.
+pub(super) fn q_consistent(
+    found: Vec<Scored>,
+    samples: &Samples,
+    sizes: &[Option<u64>],
+) -> Vec<Scored> {
+    let mut out = Vec::new();
+    // The best fits, and the best few of every chunk size on fewer
+    // sectors (a wrong Q fails nearly everywhere): the refined fits of
+    // other chunks can fill the first places.
+    let mut per_chunk: std::collections::HashMap<u64, usize> = Default::default();
+    let checked = found.into_iter().enumerate().filter_map(|(i, s)| {
+        let seen = per_chunk.entry(s.fit.geometry.chunk_bytes).or_default();
+        *seen += 1;
+        if i < Q_CHECKED_FITS {
+            Some((s, Q_CHECK_SECTORS))
+        } else {
+            (*seen <= Q_CHECKED_PER_CHUNK).then_some((s, Q_CHECK_SECTORS_PER_CHUNK))
+        }
+    });
+    for (s, sectors) in checked {
+        let mut variants = vec![s.fit.clone()];
+        if !s.fit.undecided_members.is_empty() {
+            let order: Vec<Option<usize>> = s.fit.geometry.slots.iter().map(|x| x.image).collect();
+            variants = seatings(&order, &s.fit.undecided_members)
+                .into_iter()
+                .map(|o| {
+                    let mut f = s.fit.clone();
+                    f.geometry = f.geometry.clone().with_order(&o);
+                    f.undecided_members.clear();
+                    f
+                })
+                .collect();
+        }
+        for f in variants {
+            // A degraded RAID6 cannot be checked this way: it stays.
+            let degraded = f.geometry.slots.iter().any(|x| x.image.is_none());
+            let rate = crate::stale::parity_rate(samples, &f.geometry, sizes, sectors);
+            if degraded || rate.is_some_and(|r| r >= Q_MIN_RATE) {
+                out.push(Scored {
+                    fit: f,
+                    shape: s.shape,
+                });
+            }
+        }
+    }
+    out
 }

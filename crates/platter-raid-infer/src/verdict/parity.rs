@@ -109,6 +109,47 @@ pub(super) fn decide_raid6(
     (verdict, cands)
 }
 
+/// Candidates of the RAID6 parity search listed behind a structure fit
+/// that starts elsewhere.
+const PARITY_BEHIND_FIT: usize = 2;
+
+/// A found RAID6 structure fit that starts elsewhere than the first data
+/// gets the parity search's best from there behind it.
+pub(super) fn raid6_behind_fit(
+    decided: &mut (Verdict, Vec<Candidate>),
+    samples: &Samples,
+    signals: &Signals,
+    n: usize,
+    st: &Structures<'_>,
+    offset: u64,
+    ev: &Evidence,
+) {
+    if decided.0 == Verdict::Found
+        && n <= RAID6_MAX_MEMBERS
+        && decided
+            .1
+            .first()
+            .is_some_and(|c| c.data_offset_bytes != offset)
+    {
+        // A structure fit seated by copies of structures in parity
+        // chunks can land a whole row early, where the same parity
+        // holds: where Q sits from the first data on goes last, for
+        // validation to weigh should the fit's array show no file
+        // system.
+        let (_, more) = decide_raid6(samples, signals, n, offset, ev.clone());
+        let member_bytes = st.member_sizes.iter().copied().min().unwrap_or(0);
+        for mut c in more.into_iter().take(PARITY_BEHIND_FIT) {
+            if let Some(f) = crate::fit::explain(st.eqs, n, member_bytes, &c.geometry) {
+                c.evidence.anchors_explained = Some(f.explained as u64);
+                c.evidence.anchors_considered = Some(f.considered as u64);
+            }
+            if !decided.1.iter().any(|d| d.geometry == c.geometry) {
+                decided.1.push(c);
+            }
+        }
+    }
+}
+
 /// RAID5 placed by where the content puts parity ([`crate::parity_pos`]):
 /// the rotation seats every member for left and right layouts (and, with
 /// `slots = n + 1`, the missing one); the self-locating structures, the
