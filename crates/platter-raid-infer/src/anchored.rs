@@ -16,7 +16,8 @@ mod seating;
 pub(crate) use seating::completions;
 pub(crate) use seating::related;
 use seating::{
-    MAX_COMPLETIONS, parity_open_or, q_consistent, related_seating, seat_parity, swap_rival,
+    MAX_COMPLETIONS, improve_by_swaps, parity_open_or, q_consistent, related_seating, seat_parity,
+    swap_rival,
 };
 
 /// Fewer explained equations than this decide nothing.
@@ -415,6 +416,7 @@ pub fn decide(
     }
     found.sort_by_key(|s| std::cmp::Reverse(key(s)));
     found = search::refine(eqs, n, member_bytes, found, REFINED_FITS);
+    improve_by_swaps(&mut found, eqs, n, member_bytes);
     if let Some(p) = known_parity {
         // Refining may seat another member in the parity slot.
         found.retain(|s| parity_open_or(&s.fit.geometry, p));

@@ -279,8 +279,8 @@ fn regressions() {
         (
             1,
             184,
-            not_wrong,
-            "a RAID5 with a stale member, whose rival with a member unseated fails checks",
+            first,
+            "a RAID5 with a stale member, whose rival with a member unseated fails checks, and whose fit seated two members the wrong way round until swapped back",
         ),
         (
             1,

@@ -249,3 +249,58 @@ pub(super) fn q_consistent(
     }
     out
 }
+
+/// Best fits whose members are re-seated two at a time, at most.
+const SWAPPED_FITS: usize = 8;
+/// Rounds of swaps per fit, at most.
+const SWAP_ROUNDS: usize = 3;
+
+/// Re-seats the members of the best [`SWAPPED_FITS`] fits two at a time,
+/// keeping every swap that explains more structures, until none does.
+/// The fit votes each member into the slot most of its structures name;
+/// a stale member's old structures, or copies of structures in parity
+/// chunks, can outvote the rest and seat two members the wrong way round,
+/// which a full refit repeats and a swap undoes.
+pub(super) fn improve_by_swaps(
+    found: &mut [Scored],
+    eqs: &[Equation],
+    images: usize,
+    member_bytes: u64,
+) {
+    let k = found.len().min(SWAPPED_FITS);
+    found[..k].par_iter_mut().for_each(|s| {
+        let g = &s.fit.geometry;
+        let one_offset = g
+            .slots
+            .first()
+            .is_some_and(|f| g.slots.iter().all(|x| x.data_offset == f.data_offset));
+        if g.level == Level::Linear || !one_offset {
+            return;
+        }
+        for _ in 0..SWAP_ROUNDS {
+            let order: Vec<Option<usize>> = s.fit.geometry.slots.iter().map(|x| x.image).collect();
+            let mut best: Option<crate::fit::Fit> = None;
+            for a in 0..order.len() {
+                for b in a + 1..order.len() {
+                    if order[a].is_none() && order[b].is_none() {
+                        continue;
+                    }
+                    let mut o = order.clone();
+                    o.swap(a, b);
+                    let g = s.fit.geometry.clone().with_order(&o);
+                    let Some(f) = crate::fit::explain(eqs, images, member_bytes, &g) else {
+                        continue;
+                    };
+                    let bar = best.as_ref().map_or(merit(&s.fit), merit);
+                    if merit(&f) > bar {
+                        best = Some(f);
+                    }
+                }
+            }
+            match best {
+                Some(f) => s.fit = f,
+                None => break,
+            }
+        }
+    });
+}
