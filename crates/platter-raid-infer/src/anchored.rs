@@ -499,6 +499,10 @@ pub fn decide(
                 .find(|s| {
                     s.fit.rate() >= MIN_RATE
                         && (s.fit.explained as f64) >= CLASS_RIVAL * top.fit.explained as f64
+                        // A RAID6 whose Q slot is missing assembles what
+                        // the RAID5 of its other slots does: no rival.
+                        && signature(&s.fit.geometry, member_bytes)
+                            != signature(&top.fit.geometry, member_bytes)
                 })
                 .cloned()
         })

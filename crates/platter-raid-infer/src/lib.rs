@@ -218,6 +218,7 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
     if verdict != Verdict::Found {
         parity_copies::weigh(&mut candidates, &samples, &st.member_sizes);
     }
+    parity_copies::raid0_as_degraded(&mut candidates, &samples, n);
     validate_candidates(
         members,
         &mut verdict,
@@ -245,6 +246,14 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
             verdict = Verdict::Ambiguous {
                 reason: "no candidate agrees with the hint".into(),
             };
+        }
+    }
+    if let (Verdict::Ambiguous { reason }, Some(top)) = (&mut verdict, candidates.first()) {
+        // Completions, continuity and content may have reordered the list
+        // after the reason was written: say which candidate leads it.
+        let first = report::describe(top);
+        if !reason.contains(&first) {
+            reason.push_str(&format!("; listed first: {first}"));
         }
     }
     candidates.truncate(opts.top.max(1));

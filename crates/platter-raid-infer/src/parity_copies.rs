@@ -240,25 +240,83 @@ pub fn constant_member(samples: &Samples, n: usize) -> Option<usize> {
     if !(3..=31).contains(&n) {
         return None;
     }
-    let all = copies(samples, n);
-    if all.len() < MIN_CONSTANT_COPIES {
+    hub(&copies(samples, n), MIN_CONSTANT_COPIES, n)
+}
+
+/// The member that takes part in all but a few of at least `min` copies,
+/// with two partners or more: copies that all pair the same two members
+/// name neither (one of them holds all the sparse data sampled).
+fn hub(all: &[Copy], min: usize, n: usize) -> Option<usize> {
+    if all.len() < min {
         return None;
     }
     let mut part = vec![0usize; n];
-    for c in &all {
+    for c in all {
         part[c.a] += 1;
         part[c.b] += 1;
     }
     let (p, &top) = part.iter().enumerate().max_by_key(|(_, v)| **v)?;
-    // It is the hub of copies with two partners or more: copies that all
-    // pair the same two members name neither (one of them holds all the
-    // sparse data sampled).
     let partners = part
         .iter()
         .enumerate()
         .filter(|&(m, &v)| m != p && v >= 2 && v * 50 >= all.len())
         .count();
     (top as f64 >= CONSTANT_COPY_SHARE * all.len() as f64 && partners >= 2).then_some(p)
+}
+
+/// Copies a RAID0 reading must show around one member before its RAID4
+/// reading is listed ([`raid0_as_degraded`]).
+const MIN_HUB_COPIES: usize = 8;
+
+/// A RAID4 (or parity-first/last RAID5) whose missing member is a data
+/// member reads like a RAID0 over the members present, the parity member
+/// in the missing member's place: the structures the missing chunks held
+/// show in parity wherever the row's other chunks are zero, and explain
+/// both readings alike. The copies tell them apart: the parity member
+/// shares them with every other member. When a RAID0 candidate leads and
+/// its copies name such a hub, the RAID4 reading (the hub holding parity,
+/// its RAID0 slot missing and rebuilt from it) is listed after it, for
+/// file-system validation to weigh both.
+pub(crate) fn raid0_as_degraded(
+    cands: &mut Vec<crate::report::Candidate>,
+    samples: &Samples,
+    n: usize,
+) {
+    use platter_raid::geometry::{Layout, Level, ParityLayout};
+    let Some(top) = cands.first() else { return };
+    if top.level != Level::Raid0 || top.geometry.slots.iter().any(|s| s.image.is_none()) {
+        return;
+    }
+    if !(2..=31).contains(&n) {
+        return;
+    }
+    let all = copies(samples, n);
+    // Two members share every copy: either may hold parity.
+    let hubs: Vec<usize> = if n == 2 {
+        if all.len() < MIN_HUB_COPIES {
+            return;
+        }
+        vec![0, 1]
+    } else {
+        hub(&all, MIN_HUB_COPIES, n).into_iter().collect()
+    };
+    let top = top.clone();
+    for h in hubs.into_iter().rev() {
+        let mut g = top.geometry.clone();
+        let Some(at) = g.slots.iter().position(|s| s.image == Some(h)) else {
+            continue;
+        };
+        let parity = g.slots[at];
+        g.slots[at].image = None;
+        g.slots.push(parity);
+        g.level = Level::Raid4;
+        g.layout = Layout::Parity(ParityLayout::ParityLast);
+        if cands.iter().any(|c| c.geometry == g) {
+            continue;
+        }
+        let c = crate::report::Candidate::of(g, top.score, top.evidence.clone());
+        cands.insert(1, c);
+    }
 }
 
 /// How `copies` agree with the parity placement of a RAID4/5 geometry
@@ -571,5 +629,81 @@ mod tests {
         let data = sparse(1 << 20, 33);
         let pair = vec![data.clone(), vec![0; data.len()], data];
         assert_eq!(constant_member(&samples(pair), 3), None);
+    }
+
+    /// A RAID4 whose missing member held data reads as a RAID0 with the
+    /// parity member in its place. Too few copies to call that member a
+    /// constant parity member up front still name it as their hub, and the
+    /// RAID4 reading is listed after the RAID0 one; a RAID0 holds no copies
+    /// and gets no such reading. Of two members, either may be parity.
+    #[test]
+    fn a_raid0_reading_whose_copies_name_a_hub_gets_its_raid4_reading() {
+        use crate::report::{Candidate, Evidence};
+        let (n, chunk) = (4, 4 << 10);
+        let disks = stripe(&sparse(96 << 10, 41), n, chunk, Some(3));
+        // Disk 0 (data) is missing; images: disk 3 (parity), 1, 2.
+        let images = vec![disks[3].clone(), disks[1].clone(), disks[2].clone()];
+        let s = samples(images);
+        let found = copies(&s, 3).len();
+        assert!(
+            (MIN_HUB_COPIES..MIN_CONSTANT_COPIES).contains(&found),
+            "{found}"
+        );
+        assert_eq!(constant_member(&s, 3), None);
+        let raid0 = |order: &[Option<usize>]| {
+            let g = Geometry::new(
+                Level::Raid0,
+                Layout::default_for(Level::Raid0),
+                chunk as u64,
+                3,
+            )
+            .with_order(order);
+            Candidate::of(g, 1.0, Evidence::default())
+        };
+        let mut cands = vec![raid0(&[Some(0), Some(1), Some(2)])];
+        raid0_as_degraded(&mut cands, &s, 3);
+        assert_eq!(cands.len(), 2);
+        let truth = Geometry::new(
+            Level::Raid4,
+            Layout::Parity(ParityLayout::ParityLast),
+            chunk as u64,
+            4,
+        )
+        .with_order(&[None, Some(1), Some(2), Some(0)]);
+        assert_eq!(cands[1].geometry, truth);
+        // A RAID0 of the same data: no copies, no RAID4 reading.
+        let plain = crate::structures::test_support::stripe(&sparse(96 << 10, 41), 3, chunk);
+        let mut cands = vec![raid0(&[Some(0), Some(1), Some(2)])];
+        raid0_as_degraded(&mut cands, &samples(plain), 3);
+        assert_eq!(cands.len(), 1);
+        // Two members present share every copy: both readings are listed.
+        let disks = stripe(&sparse(96 << 10, 42), 3, chunk, Some(2));
+        let s = samples(vec![disks[1].clone(), disks[2].clone()]);
+        let raid0 = Geometry::new(
+            Level::Raid0,
+            Layout::default_for(Level::Raid0),
+            chunk as u64,
+            2,
+        )
+        .with_order(&[Some(1), Some(0)]);
+        let mut cands = vec![Candidate::of(raid0, 1.0, Evidence::default())];
+        raid0_as_degraded(&mut cands, &s, 2);
+        let raid4 = |order: &[Option<usize>]| {
+            Geometry::new(
+                Level::Raid4,
+                Layout::Parity(ParityLayout::ParityLast),
+                chunk as u64,
+                3,
+            )
+            .with_order(order)
+        };
+        let got: Vec<_> = cands[1..].iter().map(|c| c.geometry.clone()).collect();
+        assert_eq!(
+            got,
+            [
+                raid4(&[Some(1), None, Some(0)]),
+                raid4(&[None, Some(0), Some(1)])
+            ]
+        );
     }
 }

@@ -342,6 +342,24 @@ fn regressions() {
             found,
             "a RAID0 at 17 KiB whose FAT boot sector is alone on its member, before any sector two members share",
         ),
+        (
+            1,
+            34,
+            found,
+            "a degraded RAID5 whose RAID6 twin (Q slot missing too) assembles the same array and is no rival",
+        ),
+        (
+            1,
+            164,
+            found,
+            "a parity-last RAID5 with a data member missing, read as RAID0 with the parity member in its place: the copies name the parity member and validation picks the RAID4 reading",
+        ),
+        (
+            1,
+            105,
+            found,
+            "a parity-last RAID5 of 3 with a data member missing, read as RAID0 of the 2 left: either may be parity, and validation picks the right RAID4 reading",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");
