@@ -141,6 +141,7 @@ pub fn equations(anchors: &[Anchor]) -> Vec<Equation> {
                 a.fs_key
             },
             fs_offset: a.fs_offset,
+            lone: false,
         })
         .collect()
 }

@@ -133,6 +133,7 @@ fn members_seated_the_wrong_way_round_are_swapped_back() {
                 member_offset: loc.member_offset,
                 space: 7,
                 fs_offset: x,
+                lone: false,
             })
         })
         .collect();

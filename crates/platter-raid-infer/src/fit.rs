@@ -47,6 +47,29 @@ pub struct Equation {
     pub space: u64,
     /// Byte offset the structure claims in its space.
     pub fs_offset: u64,
+    /// The sampled sector at `member_offset` is non-zero on this member
+    /// only: what a RAID4/5 parity member holding a copy of a missing
+    /// member's chunk shows (see [`mark_lone`]).
+    pub lone: bool,
+}
+
+/// Marks the equations whose sector, in the samples, is non-zero on
+/// their member only.
+pub fn mark_lone(eqs: &mut [Equation], samples: &crate::sample::Samples) {
+    use crate::sample::SECTOR;
+    for e in eqs.iter_mut() {
+        e.lone = samples.windows.iter().any(|w| {
+            let Some(rel) = e.member_offset.checked_sub(w.offset) else {
+                return false;
+            };
+            let at = (rel / SECTOR as u64 * SECTOR as u64) as usize;
+            let sector = |m: usize| w.data.get(m).and_then(|d| d.get(at..at + SECTOR));
+            sector(e.member).is_some_and(|s| s.iter().any(|&b| b != 0))
+                && (0..w.data.len())
+                    .filter(|&m| m != e.member)
+                    .all(|m| sector(m).is_some_and(|s| s.iter().all(|&b| b == 0)))
+        });
+    }
 }
 
 /// A striped layout to fit.
@@ -95,14 +118,37 @@ pub struct Fit {
 /// Weight of an unexplained structure against an explained one.
 const MISS_WEIGHT: i64 = 3;
 
+/// Rounds of moving one member into a free slot ([`fit`] on a degraded
+/// array).
+const MOVE_ROUNDS: usize = 2;
+
+/// What one member order explains.
+#[derive(Clone, Copy)]
+struct Counts {
+    considered: usize,
+    explained: usize,
+    neutral: usize,
+}
+
+impl Counts {
+    fn merit(&self) -> i64 {
+        (self.explained + self.neutral) as i64
+            - MISS_WEIGHT * (self.considered - self.explained) as i64
+    }
+}
+
 impl Fit {
     /// Explained structures minus a penalty for each unexplained one: a
     /// wrong geometry explains many by chance but leaves more unexplained.
     /// The structures the fit finds no order evidence in (`neutral`) count
     /// as explained, so that fits are weighed on the same structures.
     pub fn merit(&self) -> i64 {
-        (self.explained + self.neutral) as i64
-            - MISS_WEIGHT * (self.considered - self.explained) as i64
+        Counts {
+            considered: self.considered,
+            explained: self.explained,
+            neutral: self.neutral,
+        }
+        .merit()
     }
 
     /// Fraction of considered equations explained.
@@ -265,6 +311,7 @@ fn fit_inner(
         q: u64,
         space: u64,
         s0: u64,
+        lone: bool,
     }
     let mut placed = Vec::with_capacity(eqs.len());
     for e in eqs {
@@ -289,6 +336,7 @@ fn fit_inner(
             q: (s0 + e.fs_offset) / chunk,
             space: e.space,
             s0,
+            lone: e.lone,
         });
     }
     if placed.is_empty() {
@@ -452,6 +500,7 @@ fn fit_inner(
             votes[p.member][slot] += 1;
         }
     }
+    let voted = fixed.is_none();
     let order = match fixed {
         Some(o) => o,
         None => assign(&votes, shape.slots).0,
@@ -464,15 +513,6 @@ fn fit_inner(
     if undecided.len() == 1 && free.len() == 1 {
         order[free[0]] = Some(undecided[0]);
         undecided.clear();
-    }
-    // An equation explained by the order. A structure seen at the same
-    // member offset on several members (a RAID5 row with one non-zero
-    // chunk copies it into parity) counts once, explained when any copy is.
-    let mut slot_of = vec![None; images];
-    for (slot, img) in order.iter().enumerate() {
-        if let Some(i) = img {
-            slot_of[*i] = Some(slot);
-        }
     }
     // Structures on a parity member, in a row where other members hold
     // structures at the same offset, are parity artefacts: a copy of a
@@ -490,61 +530,122 @@ fn fit_inner(
         .map(|p| (p.member, p.member_offset, p.space, p.fs_offset))
         .collect();
     let (group, groups) = structure_groups(&keys);
-    let mut counted = vec![false; groups];
-    let mut ok_group = vec![false; groups];
-    let mut neutral_group = vec![false; groups];
-    for (i, p) in placed.iter().enumerate() {
-        let artefact = slot_of[p.member].is_some_and(|slot| {
-            at_offset
-                .get(&p.member_offset)
-                .is_some_and(|v| v.iter().any(|&m| m != p.member))
-                && rows.is_parity(p.row, slot)
-        });
-        if neutral[i] {
-            if artefact {
+    // Considered, explained and neutral structures under one order. An
+    // equation explained by the order. A structure seen at the same
+    // member offset on several members (a RAID5 row with one non-zero
+    // chunk copies it into parity) counts once, explained when any copy is.
+    let count = |order: &[Option<usize>], rows: &mut Rows| -> Counts {
+        let mut slot_of = vec![None; images];
+        for (slot, img) in order.iter().enumerate() {
+            if let Some(i) = img {
+                slot_of[*i] = Some(slot);
+            }
+        }
+        let mut counted = vec![false; groups];
+        let mut ok_group = vec![false; groups];
+        let mut neutral_group = vec![false; groups];
+        for (i, p) in placed.iter().enumerate() {
+            let artefact = slot_of[p.member].is_some_and(|slot| {
+                at_offset
+                    .get(&p.member_offset)
+                    .is_some_and(|v| v.iter().any(|&m| m != p.member))
+                    && rows.is_parity(p.row, slot)
+            });
+            if neutral[i] {
+                if artefact {
+                    continue;
+                }
+                // Only on a seated member: the fit says nothing of a member
+                // it leaves out.
+                neutral_group[group[i]] |= slot_of[p.member].is_some();
                 continue;
             }
-            // Only on a seated member: the fit says nothing of a member it
-            // leaves out.
-            neutral_group[group[i]] |= slot_of[p.member].is_some();
-            continue;
-        }
-        let ok = logical[i].is_some_and(|l| {
-            if l / k != p.row {
-                return false;
-            }
-            let Some(want) = rows.data_slot(p.row, (l % k) as usize) else {
-                return false;
-            };
-            // On a degraded array, P holds a copy of a missing member's
-            // chunk wherever the row's other data chunks are zero.
-            Some(want) == slot_of[p.member]
-                || (order[want].is_none()
-                    && slot_of[p.member].is_some_and(|s| rows.is_parity(p.row, s)))
-        });
-        // An artefact counts only as the copy of a missing data chunk
-        // kept in P and Q alike: every other copy at its offset sits on
-        // the row's other parity slot (a copy beside one on a data slot
-        // is that chunk's own parity).
-        if artefact {
-            let mut all_parity = true;
-            for &m in at_offset.get(&p.member_offset).into_iter().flatten() {
-                if m != p.member && !slot_of[m].is_some_and(|s| rows.is_parity(p.row, s)) {
-                    all_parity = false;
+            let ok = logical[i].is_some_and(|l| {
+                if l / k != p.row {
+                    return false;
+                }
+                let Some(want) = rows.data_slot(p.row, (l % k) as usize) else {
+                    return false;
+                };
+                // On a degraded array, P holds a copy of a missing member's
+                // chunk wherever the row's other data chunks are zero.
+                Some(want) == slot_of[p.member]
+                    || (order[want].is_none()
+                        && (p.lone || shape.level == Level::Raid6)
+                        && slot_of[p.member].is_some_and(|s| rows.is_parity(p.row, s)))
+            });
+            // An artefact counts only as the copy of a missing data chunk
+            // kept in P and Q alike: every other copy at its offset sits on
+            // the row's other parity slot (a copy beside one on a data slot
+            // is that chunk's own parity).
+            if artefact {
+                let mut all_parity = true;
+                for &m in at_offset.get(&p.member_offset).into_iter().flatten() {
+                    if m != p.member && !slot_of[m].is_some_and(|s| rows.is_parity(p.row, s)) {
+                        all_parity = false;
+                    }
+                }
+                if !(ok && all_parity) {
+                    continue;
                 }
             }
-            if !(ok && all_parity) {
-                continue;
-            }
+            counted[group[i]] = true;
+            ok_group[group[i]] |= ok;
         }
-        counted[group[i]] = true;
-        ok_group[group[i]] |= ok;
+        Counts {
+            considered: counted.iter().filter(|&&c| c).count(),
+            explained: ok_group.iter().filter(|&&v| v).count(),
+            neutral: (0..groups)
+                .filter(|&g| neutral_group[g] && !counted[g])
+                .count(),
+        }
+    };
+    let mut counts = count(&order, &mut rows);
+    if voted && shape.slots > images && shape.level != Level::Raid6 {
+        // The votes seat a member where its structures are data; on a
+        // degraded array the parity member's copies of a missing chunk
+        // vote it into that chunk's slot. Moving a member into a free slot
+        // (its old one then reads as the missing one) is kept while it
+        // explains more.
+        for _ in 0..MOVE_ROUNDS {
+            if counts.explained == counts.considered {
+                break;
+            }
+            let free: Vec<usize> = (0..shape.slots).filter(|&s| order[s].is_none()).collect();
+            let mut best: Option<(Counts, Vec<Option<usize>>)> = None;
+            for from in (0..shape.slots).filter(|&s| order[s].is_some()) {
+                for &to in &free {
+                    let mut o = order.clone();
+                    o[to] = o[from].take();
+                    let c = count(&o, &mut rows);
+                    if c.merit() > best.as_ref().map_or(counts.merit(), |b| b.0.merit()) {
+                        best = Some((c, o));
+                    }
+                }
+            }
+            let Some((c, o)) = best else { break };
+            if std::env::var_os("DBG_MOVE").is_some() && chunk == 512 << 10 {
+                eprintln!(
+                    "move {:?} {:?} {:?}/{} -> {:?} {}/{}+{}",
+                    shape.level,
+                    shape.layout,
+                    order,
+                    counts.explained,
+                    o,
+                    c.explained,
+                    c.considered,
+                    c.neutral
+                );
+            }
+            counts = c;
+            order = o;
+        }
     }
-    let considered = counted.iter().filter(|&&c| c).count();
-    let explained = ok_group.iter().filter(|&&v| v).count();
-    let neutral = (0..groups)
-        .filter(|&g| neutral_group[g] && !counted[g])
-        .count();
+    let Counts {
+        considered,
+        explained,
+        neutral,
+    } = counts;
     let g = g.with_order(&order);
     Some(Fit {
         geometry: g,

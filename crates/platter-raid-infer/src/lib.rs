@@ -181,7 +181,8 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
     let signals = signals::compute(&samples, n);
     let mut anchors = anchored::anchors(&samples, n);
     anchors.extend(anchored::tail_anchors(members, samples.common_bytes));
-    let eqs = anchored::equations(&anchors);
+    let mut eqs = anchored::equations(&anchors);
+    fit::mark_lone(&mut eqs, &samples);
     let st = verdict::Structures {
         eqs: &eqs,
         kinds: anchored::kinds(&anchors),

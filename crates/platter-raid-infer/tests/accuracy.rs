@@ -360,6 +360,12 @@ fn regressions() {
             found,
             "a parity-last RAID5 of 3 with a data member missing, read as RAID0 of the 2 left: either may be parity, and validation picks the right RAID4 reading",
         ),
+        (
+            1,
+            96,
+            found,
+            "a degraded RAID5 whose parity member holds copies of the missing first chunk, which vote it into the missing slot",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");

@@ -259,6 +259,7 @@ fn check_truth_fit(content: &[u8], spec: (bool, u32, usize, usize, usize)) {
             member_offset: a.member_offset,
             space: if a.fs_key == 0 { ARRAY_SPACE } else { a.fs_key },
             fs_offset: a.fs_offset,
+            lone: false,
         })
         .collect();
     let level = if raid6 { Level::Raid6 } else { Level::Raid5 };

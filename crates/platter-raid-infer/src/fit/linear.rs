@@ -181,6 +181,7 @@ mod tests {
                     member_offset: off[m] + x - at,
                     space: 5,
                     fs_offset: x,
+                    lone: false,
                 });
                 x += step;
             }
@@ -253,12 +254,14 @@ mod tests {
                 member_offset: off,
                 space: vol,
                 fs_offset: 0,
+                lone: false,
             },
             Equation {
                 member: 1,
                 member_offset: off,
                 space: vol,
                 fs_offset: volume_bytes - 512,
+                lone: false,
             },
         ];
         eqs.extend((0..20).map(|k| Equation {
@@ -266,6 +269,7 @@ mod tests {
             member_offset: off + (16 << 10) + k * 1024,
             space: mft,
             fs_offset: k * 1024,
+            lone: false,
         }));
         let cands: Vec<Vec<u64>> = [0u64, 4096, 16384, off].map(|o| vec![o; 2]).to_vec();
         let f = fit_linear(&eqs, &sizes, &cands).unwrap();

@@ -16,6 +16,7 @@ fn equations(g: &Geometry, member_bytes: u64, start: u64, xs: &[u64]) -> Vec<Equ
                 member_offset: loc.member_offset,
                 space: 7,
                 fs_offset: x,
+                lone: false,
             })
         })
         .collect()
@@ -172,6 +173,7 @@ fn a_space_held_in_one_chunk_is_no_evidence() {
             member_offset: 128 * 1024 + i * 256,
             space: 9,
             fs_offset: 5 * 4096 + i * 256,
+            lone: false,
         })
         .collect();
     eqs.extend(&table);
@@ -202,6 +204,7 @@ fn fragments_confined_to_one_chunk_explain_nothing() {
             member_offset: at + i * 1024,
             space: 11,
             fs_offset: from + i * 1024,
+            lone: false,
         })
     };
     let run: Vec<Equation> = piece(2 << 20, 0)
@@ -267,6 +270,70 @@ fn missing_member_is_the_unvoted_slot() {
     assert_eq!(got, [Some(0), Some(1), None, Some(2), Some(3), Some(4)]);
 }
 
+/// A degraded RAID5 whose missing member held the start of a file
+/// system: where the row's other data chunks are zero its parity member
+/// holds a copy of the missing chunk, and the copies vote that member
+/// into the missing member's slot. Its few structures of its own say
+/// where it sits, and the fit moves it there: the slot it leaves reads as
+/// the missing one, whose chunk the copies then explain.
+#[test]
+fn a_parity_member_holding_a_missing_chunk_is_moved_to_its_own_slot() {
+    let member = 16 << 20;
+    let chunk = 64u64 << 10;
+    let layout = Layout::Parity(ParityLayout::RightSymmetric);
+    let order = [Some(2), None, Some(0), Some(1), Some(3)];
+    let g = Geometry::new(Level::Raid5, layout, chunk, 5).with_order(&order);
+    let sizes = vec![Some(member); 5];
+    let m = g.mapping(&sizes).unwrap();
+    // `lone`: whether the copies' sectors hold data on their member only.
+    let equations = |lone: bool| {
+        let mut eqs = Vec::new();
+        let mut push = |x: u64, copy: bool| {
+            let loc = m.locate(x).unwrap();
+            let row = m.row(loc.row.unwrap()).unwrap();
+            let slot = if copy { row.p.unwrap() } else { loc.slot };
+            if let Some(img) = g.slots[slot].image {
+                eqs.push(Equation {
+                    member: img,
+                    member_offset: loc.member_offset,
+                    space: 7,
+                    fs_offset: x,
+                    lone: copy && lone,
+                });
+            }
+        };
+        // Sparse structures all over the array (those on the missing
+        // member are gone)...
+        for i in 0..24 {
+            push(i * 150 * 1024 + 512, false);
+        }
+        // ...and a dozen in the first chunk, on the missing member, whose
+        // copies sit in row 0's parity (image 2).
+        for i in 0..12 {
+            push(i * 5 * 1024 + 1024, true);
+        }
+        eqs
+    };
+    let eqs = equations(true);
+    let votes_for_parity = eqs.iter().filter(|e| e.member == 2).count();
+    assert!(votes_for_parity > 12, "{votes_for_parity}");
+    let shape = Shape {
+        level: Level::Raid5,
+        layout,
+        delayed: None,
+        slots: 5,
+    };
+    let f = fit(&eqs, 4, member, shape, chunk, 0).unwrap();
+    let got: Vec<_> = f.geometry.slots.iter().map(|s| s.image).collect();
+    assert_eq!(got, order);
+    assert_eq!(f.explained, f.considered);
+    // Where the other members hold data at those sectors, parity is no
+    // copy of anything: the structures stay where they vote.
+    let f = fit(&equations(false), 4, member, shape, chunk, 0).unwrap();
+    let got: Vec<_> = f.geometry.slots.iter().map(|s| s.image).collect();
+    assert_eq!(got[1], Some(2));
+}
+
 /// A RAID6 with two members missing: in a row whose only data sits on
 /// a missing member, P holds a copy of it, and so does Q when its
 /// coefficient is 1. Both copies are present at the same member offset
@@ -292,6 +359,7 @@ fn copies_of_a_missing_chunk_in_p_and_q_explain_the_truth() {
                 member_offset: loc.member_offset,
                 space: 7,
                 fs_offset: x,
+                lone: false,
             }),
             None => {
                 let row = m.row(loc.row.unwrap()).unwrap();
@@ -309,6 +377,7 @@ fn copies_of_a_missing_chunk_in_p_and_q_explain_the_truth() {
                         member_offset: loc.member_offset,
                         space: 7,
                         fs_offset: x,
+                        lone: false,
                     });
                 }
             }
@@ -397,4 +466,39 @@ fn a_run_crossing_two_members_tries_its_tied_starts() {
         f.geometry.slots.iter().map(|s| s.image).collect::<Vec<_>>(),
         order
     );
+}
+
+/// A sector non-zero on its member only is lone; one that another member
+/// also holds data in, or that the samples do not cover, is not.
+#[test]
+fn a_sector_with_data_on_one_member_only_is_lone() {
+    use crate::sample::{SampleWindow, Samples};
+    let mut data = vec![vec![0u8; 4096]; 3];
+    data[0][512..1024].fill(7);
+    data[1][2048..2560].fill(9);
+    data[2][2048] = 1;
+    let samples = Samples {
+        windows: vec![SampleWindow {
+            offset: 1 << 20,
+            data,
+        }],
+        bytes_read_per_member: 0,
+        common_bytes: 0,
+    };
+    let eq = |member, member_offset| Equation {
+        member,
+        member_offset,
+        space: 7,
+        fs_offset: 0,
+        lone: false,
+    };
+    let mut eqs = [
+        eq(0, (1 << 20) + 512),
+        eq(1, (1 << 20) + 2048),
+        eq(0, (1 << 20) + 1024),
+        eq(0, 0),
+    ];
+    mark_lone(&mut eqs, &samples);
+    let got: Vec<bool> = eqs.iter().map(|e| e.lone).collect();
+    assert_eq!(got, [true, false, false, false]);
 }
