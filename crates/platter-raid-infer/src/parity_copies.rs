@@ -268,6 +268,10 @@ fn hub(all: &[Copy], min: usize, n: usize) -> Option<usize> {
 /// reading is listed ([`raid0_as_degraded`]).
 const MIN_HUB_COPIES: usize = 8;
 
+/// RAID0 candidates this far down the list get their RAID4 readings
+/// ([`raid0_as_degraded`]); more would push others out of validation.
+const RAID0_READ_AS_DEGRADED: usize = 3;
+
 /// A RAID4 (or parity-first/last RAID5) whose missing member is a data
 /// member reads like a RAID0 over the members present, the parity member
 /// in the missing member's place: the structures the missing chunks held
@@ -275,19 +279,19 @@ const MIN_HUB_COPIES: usize = 8;
 /// both readings alike. The copies tell them apart: the parity member
 /// shares them with every other member. When a RAID0 candidate leads and
 /// its copies name such a hub, the RAID4 reading (the hub holding parity,
-/// its RAID0 slot missing and rebuilt from it) is listed after it, for
-/// file-system validation to weigh both.
+/// its RAID0 slot missing and rebuilt from it) of each RAID0 candidate
+/// among the first few (of the first only, with two members) is listed
+/// after it, for file-system validation to weigh them.
 pub(crate) fn raid0_as_degraded(
     cands: &mut Vec<crate::report::Candidate>,
     samples: &Samples,
     n: usize,
 ) {
     use platter_raid::geometry::{Layout, Level, ParityLayout};
-    let Some(top) = cands.first() else { return };
-    if top.level != Level::Raid0 || top.geometry.slots.iter().any(|s| s.image.is_none()) {
-        return;
-    }
-    if !(2..=31).contains(&n) {
+    let raid0 = |c: &crate::report::Candidate| {
+        c.level == Level::Raid0 && c.geometry.slots.iter().all(|s| s.image.is_some())
+    };
+    if !cands.first().is_some_and(raid0) || !(2..=31).contains(&n) {
         return;
     }
     let all = copies(samples, n);
@@ -300,23 +304,47 @@ pub(crate) fn raid0_as_degraded(
     } else {
         hub(&all, MIN_HUB_COPIES, n).into_iter().collect()
     };
-    let top = top.clone();
-    for h in hubs.into_iter().rev() {
-        let mut g = top.geometry.clone();
-        let Some(at) = g.slots.iter().position(|s| s.image == Some(h)) else {
-            continue;
+    let readings = |c: &crate::report::Candidate| -> Vec<crate::report::Candidate> {
+        hubs.iter()
+            .filter_map(|&h| {
+                let mut g = c.geometry.clone();
+                let at = g.slots.iter().position(|s| s.image == Some(h))?;
+                let parity = g.slots[at];
+                g.slots[at].image = None;
+                g.slots.push(parity);
+                g.level = Level::Raid4;
+                g.layout = Layout::Parity(ParityLayout::ParityLast);
+                Some(crate::report::Candidate::of(g, c.score, c.evidence.clone()))
+            })
+            .collect()
+    };
+    let mut out: Vec<crate::report::Candidate> = Vec::with_capacity(cands.len() + 4);
+    for (i, c) in std::mem::take(cands).into_iter().enumerate() {
+        // Of two members either may be parity: two readings each, for the
+        // top only (more would crowd out the candidates validation fails,
+        // which show that it discriminates).
+        let more = if (i == 0 || (i < RAID0_READ_AS_DEGRADED && n > 2)) && raid0(&c) {
+            readings(&c)
+        } else {
+            Vec::new()
         };
-        let parity = g.slots[at];
-        g.slots[at].image = None;
-        g.slots.push(parity);
-        g.level = Level::Raid4;
-        g.layout = Layout::Parity(ParityLayout::ParityLast);
-        if cands.iter().any(|c| c.geometry == g) {
-            continue;
+        out.push(c);
+        for r in more {
+            if !out.iter().any(|c| c.geometry == r.geometry) {
+                out.push(r);
+            }
         }
-        let c = crate::report::Candidate::of(g, top.score, top.evidence.clone());
-        cands.insert(1, c);
     }
+    // A reading listed further down already goes (the first copy stays).
+    let mut seen: Vec<platter_raid::geometry::Geometry> = Vec::new();
+    out.retain(|c| {
+        if seen.contains(&c.geometry) {
+            return false;
+        }
+        seen.push(c.geometry.clone());
+        true
+    });
+    *cands = out;
 }
 
 /// How `copies` agree with the parity placement of a RAID4/5 geometry
@@ -660,17 +688,24 @@ mod tests {
             .with_order(order);
             Candidate::of(g, 1.0, Evidence::default())
         };
-        let mut cands = vec![raid0(&[Some(0), Some(1), Some(2)])];
+        // Each RAID0 candidate near the top gets its reading after it.
+        let mut cands = vec![
+            raid0(&[Some(0), Some(1), Some(2)]),
+            raid0(&[Some(1), Some(0), Some(2)]),
+        ];
         raid0_as_degraded(&mut cands, &s, 3);
-        assert_eq!(cands.len(), 2);
-        let truth = Geometry::new(
-            Level::Raid4,
-            Layout::Parity(ParityLayout::ParityLast),
-            chunk as u64,
-            4,
-        )
-        .with_order(&[None, Some(1), Some(2), Some(0)]);
-        assert_eq!(cands[1].geometry, truth);
+        assert_eq!(cands.len(), 4);
+        let raid4 = |order: &[Option<usize>]| {
+            Geometry::new(
+                Level::Raid4,
+                Layout::Parity(ParityLayout::ParityLast),
+                chunk as u64,
+                4,
+            )
+            .with_order(order)
+        };
+        assert_eq!(cands[1].geometry, raid4(&[None, Some(1), Some(2), Some(0)]));
+        assert_eq!(cands[3].geometry, raid4(&[Some(1), None, Some(2), Some(0)]));
         // A RAID0 of the same data: no copies, no RAID4 reading.
         let plain = crate::structures::test_support::stripe(&sparse(96 << 10, 41), 3, chunk);
         let mut cands = vec![raid0(&[Some(0), Some(1), Some(2)])];

@@ -366,6 +366,12 @@ fn regressions() {
             found,
             "a degraded RAID5 whose parity member holds copies of the missing first chunk, which vote it into the missing slot",
         ),
+        (
+            2,
+            65,
+            found,
+            "a parity-first RAID5 with a data member missing, whose RAID0 reading at the true chunk is second behind one at half of it",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");
