@@ -123,20 +123,8 @@ fn members_seated_the_wrong_way_round_are_swapped_back() {
         6,
     )
     .with_order(&truth);
-    let m = g.mapping(&[Some(member); 6]).unwrap();
-    let eqs: Vec<Equation> = (0..300u64)
-        .filter_map(|i| {
-            let x = i * 29 * 1024 + 1024;
-            let loc = m.locate(x)?;
-            Some(Equation {
-                member: g.slots[loc.slot].image?,
-                member_offset: loc.member_offset,
-                space: 7,
-                fs_offset: x,
-                lone: false,
-            })
-        })
-        .collect();
+    let xs: Vec<u64> = (0..300u64).map(|i| i * 29 * 1024 + 1024).collect();
+    let eqs = crate::fit::tests::equations(&g, member, 0, &xs);
     // Two pairs swapped: two rounds put them back.
     let wrong = [Some(3), Some(2), Some(5), Some(0), Some(1), Some(4)];
     let shape = crate::fit::Shape {

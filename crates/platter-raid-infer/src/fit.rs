@@ -732,4 +732,4 @@ fn assign(votes: &[Vec<usize>], slots: usize) -> (Vec<Option<usize>>, usize) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

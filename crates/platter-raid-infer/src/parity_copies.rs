@@ -683,10 +683,19 @@ mod tests {
                 Level::Raid0,
                 Layout::default_for(Level::Raid0),
                 chunk as u64,
-                3,
+                order.len(),
             )
             .with_order(order);
             Candidate::of(g, 1.0, Evidence::default())
+        };
+        let raid4 = |order: &[Option<usize>]| {
+            Geometry::new(
+                Level::Raid4,
+                Layout::Parity(ParityLayout::ParityLast),
+                chunk as u64,
+                order.len(),
+            )
+            .with_order(order)
         };
         // Each RAID0 candidate near the top gets its reading after it.
         let mut cands = vec![
@@ -695,15 +704,6 @@ mod tests {
         ];
         raid0_as_degraded(&mut cands, &s, 3);
         assert_eq!(cands.len(), 4);
-        let raid4 = |order: &[Option<usize>]| {
-            Geometry::new(
-                Level::Raid4,
-                Layout::Parity(ParityLayout::ParityLast),
-                chunk as u64,
-                4,
-            )
-            .with_order(order)
-        };
         assert_eq!(cands[1].geometry, raid4(&[None, Some(1), Some(2), Some(0)]));
         assert_eq!(cands[3].geometry, raid4(&[Some(1), None, Some(2), Some(0)]));
         // A RAID0 of the same data: no copies, no RAID4 reading.
@@ -714,24 +714,8 @@ mod tests {
         // Two members present share every copy: both readings are listed.
         let disks = stripe(&sparse(96 << 10, 42), 3, chunk, Some(2));
         let s = samples(vec![disks[1].clone(), disks[2].clone()]);
-        let raid0 = Geometry::new(
-            Level::Raid0,
-            Layout::default_for(Level::Raid0),
-            chunk as u64,
-            2,
-        )
-        .with_order(&[Some(1), Some(0)]);
-        let mut cands = vec![Candidate::of(raid0, 1.0, Evidence::default())];
+        let mut cands = vec![raid0(&[Some(1), Some(0)])];
         raid0_as_degraded(&mut cands, &s, 2);
-        let raid4 = |order: &[Option<usize>]| {
-            Geometry::new(
-                Level::Raid4,
-                Layout::Parity(ParityLayout::ParityLast),
-                chunk as u64,
-                3,
-            )
-            .with_order(order)
-        };
         let got: Vec<_> = cands[1..].iter().map(|c| c.geometry.clone()).collect();
         assert_eq!(
             got,

@@ -5,7 +5,7 @@ use platter_raid::geometry::ParityLayout;
 
 /// Equations for array offsets `xs` (space starting at `start`) under
 /// `g` with `order[slot] = image`.
-fn equations(g: &Geometry, member_bytes: u64, start: u64, xs: &[u64]) -> Vec<Equation> {
+pub(crate) fn equations(g: &Geometry, member_bytes: u64, start: u64, xs: &[u64]) -> Vec<Equation> {
     let sizes = vec![Some(member_bytes); g.slots.len()];
     let m = g.mapping(&sizes).unwrap();
     xs.iter()
