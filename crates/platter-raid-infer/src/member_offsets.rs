@@ -91,7 +91,7 @@ const MD_BITMAP_MAGIC: u32 = 0x6d74_6962;
 const DDF_MAGIC: u32 = 0xde11_de11;
 /// Data starts that partitioning tools, md and controllers use, besides
 /// every MiB boundary.
-const PLAUSIBLE: [u64; 8] = [
+pub(crate) const PLAUSIBLE: [u64; 8] = [
     0,
     4096,
     8192,

@@ -16,8 +16,11 @@
 //!    blocks).
 //! 2. A delta at which every member's sectors reappear on exactly one
 //!    other member, the members forming one cycle, is a far or offset
-//!    layout with that cyclic member order; a one-chunk delta seen on some
+//!    layout with that cyclic member order (a member with no data at the
+//!    probes takes the one place left); a one-chunk delta seen on some
 //!    members only, with equal sectors at equal offsets, a near layout.
+//!    Members whose data starts differ show one delta per member: see
+//!    [`far`], which also tells far 3 from far 2.
 //! 3. Every geometry those allow (layout, copies, chunk, data offset and,
 //!    for near, the member order) is assembled over what was read: its
 //!    copies must agree ([`mapping::agreement`]).
@@ -27,6 +30,7 @@
 //!    otherwise the verdict is ambiguous and names the rivals (the caller
 //!    then validates the file systems on the first candidates).
 
+mod far;
 mod mapping;
 mod store;
 
@@ -113,6 +117,7 @@ pub(crate) fn infer(
         return Ok(None);
     }
     let mut store = HashStore::new(samples, n);
+    store.set_lens(&st.member_sizes);
     if store.head_bytes < 64 * 1024 || mirrored(&store) {
         return Ok(None);
     }
@@ -133,22 +138,25 @@ pub(crate) fn infer(
         .collect();
     small.sort_unstable();
     small.dedup();
-    let mut large: Vec<u64> = store
+    let discovered: Vec<u64> = store
         .discovered_deltas(store::MIN_MATCHES as usize, MAX_DISCOVERED)
         .into_iter()
         .map(|(d, _)| d)
         .collect();
+    let mut strides = Vec::new();
     for f in [2u64, 3] {
         for &off in &offsets {
             for &c in &chunks {
                 let avail = common.saturating_sub(off);
                 let d = avail / c / f * c;
                 if d > 0 {
-                    large.push(d);
+                    strides.push(d);
                 }
             }
         }
     }
+    let mut large = discovered.clone();
+    large.extend(&strides);
     large.extend(chunks.iter().flat_map(|&c| [c, 2 * c]));
     let mut seen = std::collections::HashSet::new();
     large.retain(|d| !small.contains(d) && seen.insert(*d));
@@ -201,6 +209,24 @@ pub(crate) fn infer(
             });
         }
     }
+    if passed.is_empty() {
+        let ctx = far::Ctx {
+            members,
+            lens: &st.member_sizes,
+            chunks: &chunks,
+            offsets: &offsets,
+            blocks: &blocks,
+            probes: &probes,
+        };
+        far::far_with_starts(
+            &ctx,
+            &mut store,
+            &relations,
+            &strides,
+            &discovered,
+            &mut passed,
+        )?;
+    }
     // Near with copies not dividing the members.
     let zero = Relation::count(&store, 0, None);
     for rel in relations.iter().filter(|r| chunks.contains(&r.delta)) {
@@ -223,6 +249,7 @@ pub(crate) fn infer(
     if passed.is_empty() {
         return Ok(None);
     }
+    far::prefer_third_copies(&mut passed);
     let member_bytes = st.member_sizes.iter().copied().min().unwrap_or(0);
     let mut ranked = expand(passed, &chunks, n, member_bytes, st);
     ranked.retain(|s| hint.chunk_bytes.is_none_or(|c| c == s.geometry.chunk_bytes));
@@ -568,34 +595,51 @@ fn check_offsets(
     passed: &mut Vec<Scored>,
     note: impl Fn(u64) -> String,
 ) {
-    let n = store.members();
+    let lens = vec![store.common_bytes; store.members()];
     for &off in offsets {
-        let mut g = g.clone();
-        for s in &mut g.slots {
-            s.data_offset = off;
-        }
-        let size = g.slots.first().and_then(|s| s.size);
-        if size.is_some_and(|s| off.checked_add(s).is_none_or(|e| e > store.common_bytes)) {
-            continue;
-        }
-        let Some(r) = Resolved::new(g, n, store.common_bytes) else {
-            continue;
-        };
-        // Quick screen, then the full count.
-        let quick = mapping::agreement(&r, store, probes, 4, 24);
-        if quick.compared >= 24 && quick.rate() < 0.8 {
-            continue;
-        }
-        let a = mapping::agreement(&r, store, probes, 1, u64::MAX);
-        if a.compared >= MIN_COMPARED && a.rate() >= MIN_AGREEMENT {
-            passed.push(Scored {
-                geometry: r.geometry,
-                agreement: a,
-                explained: Explained::default(),
-                note: note(off),
-                continuity: None,
-            });
-        }
+        let g = g.clone().with_data_offset(off);
+        check(store, &lens, g, probes, passed, note(off));
+    }
+}
+
+/// Keeps `g` (its slots' data offsets set) when its copies agree and each
+/// slot's data fits its member (`lens`, by image).
+fn check(
+    store: &HashStore,
+    lens: &[u64],
+    g: Geometry,
+    probes: &[u64],
+    passed: &mut Vec<Scored>,
+    note: String,
+) {
+    let fits = g.slots.iter().all(|s| {
+        let len = s
+            .image
+            .and_then(|i| lens.get(i).copied())
+            .unwrap_or(store.common_bytes);
+        s.size
+            .is_none_or(|size| s.data_offset.checked_add(size).is_some_and(|e| e <= len))
+    });
+    if !fits {
+        return;
+    }
+    let Some(r) = Resolved::new(g, store.members(), store.common_bytes) else {
+        return;
+    };
+    // Quick screen, then the full count.
+    let quick = mapping::agreement(&r, store, probes, 4, 24);
+    if quick.compared >= 24 && quick.rate() < 0.8 {
+        return;
+    }
+    let a = mapping::agreement(&r, store, probes, 1, u64::MAX);
+    if a.compared >= MIN_COMPARED && a.rate() >= MIN_AGREEMENT {
+        passed.push(Scored {
+            geometry: r.geometry,
+            agreement: a,
+            explained: Explained::default(),
+            note,
+            continuity: None,
+        });
     }
 }
 
@@ -668,7 +712,6 @@ fn expand(
         };
         let mut variants = vec![p.geometry.clone()];
         if l.near == 1 {
-            let order: Vec<Option<usize>> = p.geometry.slots.iter().map(|s| s.image).collect();
             let chunk_list: Vec<u64> = if l.offset {
                 vec![p.geometry.chunk_bytes]
             } else {
@@ -681,11 +724,11 @@ fn expand(
             };
             variants = (0..n)
                 .flat_map(|rot| {
-                    let mut o = order.clone();
-                    o.rotate_left(rot);
                     let base = p.geometry.clone();
                     chunk_list.iter().map(move |&c| {
-                        let mut g = base.clone().with_order(&o);
+                        // Slots rotate with their data offsets.
+                        let mut g = base.clone();
+                        g.slots.rotate_left(rot);
                         g.chunk_bytes = c;
                         g
                     })

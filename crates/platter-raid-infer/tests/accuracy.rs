@@ -301,12 +301,6 @@ fn regressions() {
             "a RAID6 of 4 over text with a member missing, left-asymmetric told from left-symmetric by continuity",
         ),
         (
-            2,
-            65,
-            not_wrong,
-            "a RAID5 with parity always on one member and a data member missing, which fits a RAID0",
-        ),
-        (
             1,
             22,
             found,
@@ -371,6 +365,30 @@ fn regressions() {
             65,
             found,
             "a parity-first RAID5 with a data member missing, whose RAID0 reading at the true chunk is second behind one at half of it",
+        ),
+        (
+            1,
+            78,
+            found,
+            "a RAID10 far 3 of 9 over a sparse ext4, one member without data at the probes to name the member after it",
+        ),
+        (
+            1,
+            5,
+            found,
+            "a RAID10 far 2 whose members start at 0, 64 and 128 KiB: a copy delta per member, the starts from the walk around the cycle",
+        ),
+        (
+            1,
+            194,
+            found,
+            "a RAID10 far 3 whose members start at five different offsets, found by probing around the stride, one member too sparse to show its copies, and its third copies telling it from far 2",
+        ),
+        (
+            2,
+            49,
+            found,
+            "a RAID10 far 2 whose members start at 0, 64 KiB and 1 MiB: copies past the shortest member, and copies lower on the next member than on this one",
         ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);

@@ -56,6 +56,8 @@ pub struct HashStore {
     extra: Vec<HashMap<u64, u64>>,
     /// The common member length sampled.
     pub common_bytes: u64,
+    /// Each member's length ([`HashStore::common_bytes`] until set).
+    lens: Vec<u64>,
     /// Bytes read per member by [`HashStore::read_blocks`].
     pub probe_bytes: u64,
 }
@@ -97,8 +99,24 @@ impl HashStore {
             head,
             extra,
             common_bytes: common,
+            lens: vec![common; n],
             probe_bytes: 0,
         }
+    }
+
+    /// Sets each member's length: [`HashStore::read_blocks`] then reads
+    /// every member as far as it goes, not only the common length.
+    pub fn set_lens(&mut self, lens: &[u64]) {
+        for (l, &x) in self.lens.iter_mut().zip(lens) {
+            *l = x.max(self.common_bytes);
+        }
+    }
+
+    /// True when member `m` is long enough to hold the sector at `offset`.
+    pub fn holds(&self, m: usize, offset: u64) -> bool {
+        self.lens
+            .get(m)
+            .is_some_and(|&l| offset.checked_add(SECTOR as u64).is_some_and(|e| e <= l))
     }
 
     /// Members hashed.
@@ -125,7 +143,7 @@ impl HashStore {
     }
 
     /// Reads `len` bytes (a multiple of 512) at each of `offsets` from every
-    /// member, unless already known or past the common length.
+    /// member, unless already known or past the member's length.
     pub fn read_blocks(
         &mut self,
         members: &[&dyn Source],
@@ -137,15 +155,18 @@ impl HashStore {
             let Some(end) = off.checked_add(len) else {
                 continue;
             };
-            if end > self.common_bytes || off % SECTOR as u64 != 0 {
+            if off % SECTOR as u64 != 0 {
                 continue;
             }
-            let known =
-                (0..len / SECTOR as u64).all(|i| self.get(0, off + i * SECTOR as u64).is_some());
-            if known {
-                continue;
-            }
+            let mut read = false;
             for (m, src) in members.iter().enumerate() {
+                let fits = self.lens.get(m).is_some_and(|&l| end <= l);
+                let known = (0..len / SECTOR as u64)
+                    .all(|i| self.get(m, off + i * SECTOR as u64).is_some());
+                if !fits || known {
+                    continue;
+                }
+                read = true;
                 src.read_exact_at(&mut buf, off)
                     .map_err(|source| Error::Read {
                         member: m,
@@ -157,7 +178,9 @@ impl HashStore {
                     self.extra[m].insert(off + (i * SECTOR) as u64, sector_hash(s));
                 }
             }
-            self.probe_bytes += len;
+            if read {
+                self.probe_bytes += len;
+            }
         }
         Ok(())
     }
@@ -165,7 +188,9 @@ impl HashStore {
     /// Deltas `d > 0` such that some non-trivial sector of one member at
     /// `x` equals a sector of another member at `x + d`, with how often,
     /// most frequent first (at most `max`, each seen at least `min_count`
-    /// times). Sectors seen more than twice are ignored (fill patterns).
+    /// times). Sectors seen more than three times (three copies at most)
+    /// are ignored (fill patterns); a sector seen more than once is paired
+    /// with where it was seen first.
     pub fn discovered_deltas(&self, min_count: usize, max: usize) -> Vec<(u64, usize)> {
         let mut first: HashMap<u64, (usize, u64, u8)> = HashMap::new();
         let mut visit = |m: usize, off: u64, h: u64| {
@@ -185,10 +210,10 @@ impl HashStore {
                 visit(m, off, h);
             }
         }
-        // Second pass: pairs of the sectors seen exactly twice.
+        // Second pass: pairs of the sectors seen two or three times.
         let mut hist: HashMap<u64, usize> = HashMap::new();
         let mut pair = |m: usize, off: u64, h: u64| {
-            if let Some(&(m0, o0, 2)) = first.get(&h) {
+            if let Some(&(m0, o0, 2..=3)) = first.get(&h) {
                 if m0 != m && off > o0 {
                     *hist.entry(off - o0).or_default() += 1;
                 }
@@ -226,6 +251,14 @@ impl Relation {
     /// Counts matches at `delta` over the sector offsets `at` (or every
     /// head sector when `at` is `None`).
     pub fn count(store: &HashStore, delta: u64, at: Option<&[u64]>) -> Relation {
+        let mut r = Relation::count_signed(store, i64::try_from(delta).unwrap_or(i64::MAX), at);
+        r.delta = delta;
+        r
+    }
+
+    /// [`Relation::count`] at a delta that may be negative (the copy at a
+    /// lower offset); `delta` holds its magnitude.
+    pub fn count_signed(store: &HashStore, delta: i64, at: Option<&[u64]>) -> Relation {
         let n = store.members();
         let mut tested = vec![0u64; n];
         let mut matched = vec![vec![0u64; n]; n];
@@ -241,16 +274,24 @@ impl Relation {
         };
         let mut shifted = vec![TRIVIAL; n];
         for &x in offsets {
-            let Some(y) = x.checked_add(delta) else {
+            let Some(y) = x.checked_add_signed(delta) else {
                 continue;
             };
+            // Every member's sector there must be known, unless the
+            // member ends before it (members of different lengths).
+            let mut known = 0;
             if !(0..n).all(|b| match store.get(b, y) {
                 Some(h) => {
                     shifted[b] = h;
+                    known += 1;
                     true
                 }
-                None => false,
-            }) {
+                None => {
+                    shifted[b] = TRIVIAL;
+                    !store.holds(b, y)
+                }
+            }) || known == 0
+            {
                 continue;
             }
             for a in 0..n {
@@ -266,7 +307,7 @@ impl Relation {
             }
         }
         Relation {
-            delta,
+            delta: delta.unsigned_abs(),
             tested,
             matched,
         }
@@ -293,24 +334,47 @@ impl Relation {
     }
 
     /// The successor of every member when they form one cycle through all
-    /// members (far and offset copies sit on the next member).
+    /// members (far and offset copies sit on the next member). One member
+    /// with too little data at the tested offsets to show its successor
+    /// (a sparse file system leaves some members nearly empty) gets the
+    /// one member no other names.
     pub fn cycle(&self, min_rate: f64) -> Option<Vec<usize>> {
         let n = self.tested.len();
-        let succ: Vec<usize> = (0..n)
-            .map(|a| self.successor(a, min_rate))
-            .collect::<Option<_>>()?;
-        // One cycle through every member.
-        let mut seen = vec![false; n];
-        let mut x = 0;
-        for _ in 0..n {
-            if seen[x] {
-                return None;
+        let known: Vec<Option<usize>> = (0..n).map(|a| self.successor(a, min_rate)).collect();
+        let mut unknown = (0..n).filter(|&a| known[a].is_none());
+        let succ: Vec<usize> = match (unknown.next(), unknown.next()) {
+            (None, _) => known.into_iter().flatten().collect(),
+            (Some(a), None) if self.tested[a] < MIN_MATCHES => {
+                let mut named = vec![false; n];
+                for b in known.iter().flatten() {
+                    named[*b] = true;
+                }
+                let mut free = (0..n).filter(|&b| !named[b]);
+                let (Some(b), None) = (free.next(), free.next()) else {
+                    return None;
+                };
+                (0..n).map(|x| known[x].unwrap_or(b)).collect()
             }
-            seen[x] = true;
-            x = succ[x];
-        }
-        (x == 0 && seen.iter().all(|&s| s)).then_some(succ)
+            _ => return None,
+        };
+        one_cycle(&succ).then_some(succ)
     }
+}
+
+/// True when following `succ` from member 0 visits every member once and
+/// comes back.
+pub fn one_cycle(succ: &[usize]) -> bool {
+    let n = succ.len();
+    let mut seen = vec![false; n];
+    let mut x = 0;
+    for _ in 0..n {
+        if x >= n || seen[x] {
+            return false;
+        }
+        seen[x] = true;
+        x = succ[x];
+    }
+    x == 0 && seen.iter().all(|&s| s)
 }
 
 /// Fewest matching sectors that make a copy relation.
@@ -339,6 +403,83 @@ mod tests {
             matched: vec![vec![0, 40, 30], vec![0, 0, 50], vec![50, 0, 0]],
         };
         assert_eq!(tie.successor(0, 0.2), None);
+    }
+
+    #[test]
+    fn a_member_with_no_data_gets_the_successor_the_cycle_leaves() {
+        // Far-3 array of 9 members over a 10% ext4 (harness seed 1, case
+        // 78): member 5 held nothing at the probes, so it names no
+        // successor; the others name 8 distinct members, leaving member 4.
+        let succ = [6usize, 2, 8, 5, 0, usize::MAX, 7, 1, 3];
+        let mut matched = vec![vec![0u64; 9]; 9];
+        let mut tested = vec![0u64; 9];
+        for (a, &b) in succ.iter().enumerate() {
+            if b != usize::MAX {
+                matched[a][b] = 16;
+                tested[a] = 16;
+            }
+        }
+        let mut r = Relation {
+            delta: 960 << 10,
+            tested,
+            matched,
+        };
+        assert_eq!(r.cycle(0.6), Some(vec![6, 2, 8, 5, 0, 4, 7, 1, 3]));
+        // A member with data that names no successor is evidence against
+        // the cycle, not a gap in it.
+        r.tested[5] = 40;
+        assert_eq!(r.cycle(0.6), None);
+        // Two silent members leave two ways to close the cycle.
+        r.tested[5] = 0;
+        r.matched[0][6] = 0;
+        r.tested[0] = 0;
+        assert_eq!(r.cycle(0.6), None);
+    }
+
+    #[test]
+    fn copies_past_the_shortest_member_are_read_on_the_longer_ones() {
+        use crate::sample::SampleWindow;
+        use platter_core::MemSource;
+        // Member 1 is twice as long as member 0 (it starts later): the
+        // copies of member 0's sectors sit 20 KiB further on it, past the
+        // 16 KiB member 0 has.
+        let text = |tag: u8| -> Vec<u8> { (0..512u32).map(|i| (i as u8) ^ tag).collect() };
+        let mut m0 = vec![0u8; 16 << 10];
+        let mut m1 = vec![0u8; 32 << 10];
+        for k in 0..8usize {
+            let at = (4 << 10) + k * 512;
+            m0[at..at + 512].copy_from_slice(&text(k as u8 + 1));
+            let copy = at + (20 << 10);
+            m1[copy..copy + 512].copy_from_slice(&text(k as u8 + 1));
+        }
+        let samples = Samples {
+            windows: vec![SampleWindow {
+                offset: 0,
+                data: vec![m0[..8 << 10].to_vec(), m1[..8 << 10].to_vec()],
+            }],
+            bytes_read_per_member: 8 << 10,
+            common_bytes: 16 << 10,
+        };
+        let srcs = [MemSource::new("m0", m0), MemSource::new("m1", m1)];
+        let members: Vec<&dyn Source> = srcs.iter().map(|s| s as &dyn Source).collect();
+        let probes: Vec<u64> = (0..8).map(|k| (4 << 10) + k * 512).collect();
+        let delta = 20u64 << 10;
+        let mut store = HashStore::new(&samples, 2);
+        store
+            .read_blocks(&members, &[(4 << 10) + delta], 4096)
+            .expect("read");
+        let r = Relation::count(&store, delta, Some(&probes));
+        assert_eq!(
+            r.matched[0][1], 0,
+            "without the lengths nothing past 16 KiB is read"
+        );
+        store.set_lens(&[16 << 10, 32 << 10]);
+        store
+            .read_blocks(&members, &[(4 << 10) + delta], 4096)
+            .expect("read");
+        let r = Relation::count(&store, delta, Some(&probes));
+        assert_eq!(r.matched[0][1], 8);
+        assert_eq!(r.tested[0], 8, "member 0 ends before the copy: not unknown");
     }
 
     #[test]
