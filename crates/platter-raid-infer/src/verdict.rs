@@ -444,10 +444,11 @@ fn decide_inner(
     // No parity visible: a RAID5 with a member missing still shows where
     // its parity sits in the content. An open answer from it yields to a
     // structure fit that decides (a RAID0 whose content merely looks as if
-    // parity rotated).
-    let mut rotation = None;
-    if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
-        if let Some(found) = rotation_raid5(
+    // parity rotated); a confident one leads, with the structure fit's
+    // best beside it for validation to weigh (nothing checks a degraded
+    // row's parity: content that only looks rotated reads as one).
+    let rotation = if hint.level.is_none_or(|l| l == Level::Raid5) && hint.layout.is_none() {
+        rotation_raid5(
             samples,
             st,
             n,
@@ -455,13 +456,10 @@ fn decide_inner(
             s.first_informative_offset,
             &ev,
             false,
-        ) {
-            if found.0 == Verdict::Found {
-                return found;
-            }
-            rotation = Some(found);
-        }
-    }
+        )
+    } else {
+        None
+    };
     let anchored = anchored::decide(
         samples,
         st.eqs,
@@ -474,6 +472,10 @@ fn decide_inner(
         &constant_parity(samples, n, hint, true),
     );
     match (anchored, rotation) {
+        (fit, Some((Verdict::Found, mut cands))) => {
+            beside(&mut cands, fit.map(|(_, c)| c).unwrap_or_default());
+            return (Verdict::Found, cands);
+        }
         (Some(found), rotation) if found.0 == Verdict::Found || rotation.is_none() => {
             return found;
         }

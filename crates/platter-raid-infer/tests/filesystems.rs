@@ -50,6 +50,7 @@ fn not_found_exactly(content: &[u8], shapes: &[(Shape, &[usize])]) -> Vec<String
             bad.push(format!("{label}: {:?} exact={exact}", report.verdict));
         }
     }
+    keep_failed(content, &bad);
     bad
 }
 
@@ -222,7 +223,22 @@ fn check_all(content: &[u8], label: &str) {
             _ => bad.push(format!("not found: {label} {shape:?} missing {missing:?}")),
         }
     }
+    keep_failed(content, &bad);
     assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// mkntfs and ntfs-3g lay each run out afresh: with
+/// `PLATTER_KEEP_FAILED_NTFS=DIR`, a test's content that failed is kept
+/// there, to be captured as a fixture (fixtures/captured).
+fn keep_failed(content: &[u8], bad: &[String]) {
+    if bad.is_empty() {
+        return;
+    }
+    if let Some(dir) = std::env::var_os("PLATTER_KEEP_FAILED_NTFS") {
+        let path = Path::new(&dir).join(format!("content-{}.img", std::process::id()));
+        std::fs::write(&path, content).unwrap();
+        eprintln!("kept {}", path.display());
+    }
 }
 
 /// Scans whole members (no sampling) of `content` striped as RAID5/6
@@ -633,6 +649,68 @@ fn raid0_whose_content_looks_like_rotating_parity_is_found_by_validation() {
     .map(|(chunk, order)| (Shape::Raid0(order.len(), chunk), order));
     let bad = not_found_exactly(&ntfs, &shapes);
     assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// One run of the test above, captured (fixtures/captured/README.md): an
+/// NTFS whose RAID0 members read as a RAID5 of three with one missing,
+/// its parity rotating every 256 KiB. Nothing checks a degraded row's
+/// parity, so that rotation was taken as found and the structure fit
+/// (RAID0 at 4 KiB, every MFT record where its number says) was never
+/// listed; the RAID5's array failed its one NTFS check and stood. Now
+/// the structure fit's best are listed beside a confident rotation, and
+/// a rival whose array passes in full replaces a top candidate that
+/// fails the few checks it could make.
+#[test]
+fn raid0_read_as_a_degraded_rotation_yields_to_its_validated_fit() {
+    let Some(ntfs) = captured_ntfs("ntfs-rotation-lookalike.img.xz", 6_139_904) else {
+        eprintln!("skipped: xz missing");
+        return;
+    };
+    let shapes = [
+        (4096usize, &[0usize, 1][..]),
+        (4096, &[1, 0]),
+        (8192, &[1, 0]),
+    ]
+    .map(|(chunk, order)| (Shape::Raid0(order.len(), chunk), order));
+    let bad = not_found_exactly(&ntfs, &shapes);
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// One run of `ntfs_arrays_are_found_exactly`, captured: a concatenation
+/// of three over a 48 MiB NTFS whose structures lie on the first and last
+/// members. A RAID5 of four with two slots open, the middle member
+/// unplaced, explains them as well; it reads nothing, so validation,
+/// which passed the concatenation in full, had shown nothing and the
+/// answer stayed open. Now, the open rivals' seatings are assembled and
+/// validated in a second round, and fail.
+#[test]
+fn a_concatenation_beside_an_open_raid5_is_found_by_validating_its_seatings() {
+    let Some(ntfs) = captured_ntfs("ntfs-linear-beside-open-raid5.img.xz", 8_622_080) else {
+        eprintln!("skipped: xz missing");
+        return;
+    };
+    let bad = not_found_exactly(&ntfs, &[(Shape::Linear(3), &[1, 2, 0])]);
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// A captured NTFS image of [`common::fs::ntfs_image`]: `name` in
+/// fixtures/captured, xz-compressed with its `random.bin` zeroed, which
+/// goes back at `random_at`. `None` without xz.
+fn captured_ntfs(name: &str, random_at: usize) -> Option<Vec<u8>> {
+    if !common::have("xz") {
+        return None;
+    }
+    let path = common::fixtures().join("../captured").join(name);
+    let out = std::process::Command::new("xz")
+        .arg("-dc")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "xz -dc {}", path.display());
+    let mut img = out.stdout;
+    let random = common::noise(common::fs::RANDOM_SEED, common::fs::RANDOM_BYTES);
+    img[random_at..random_at + random.len()].copy_from_slice(&random);
+    Some(img)
 }
 
 /// Concatenations (JBOD, md linear) of members of different sizes over

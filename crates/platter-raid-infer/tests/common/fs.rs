@@ -29,13 +29,18 @@ pub fn text_files(
     d
 }
 
+/// The seed of [`content_dir`]'s `random.bin`.
+pub const RANDOM_SEED: u64 = 0x1234_5678_9abc_def1;
+/// The length of [`content_dir`]'s `random.bin`.
+pub const RANDOM_BYTES: usize = 3 << 20;
+
 /// A directory of mixed files: text, a binary, random and zero files.
 pub fn content_dir(root: &Path) -> PathBuf {
     let d = text_files(
         root,
         (10, 500, 7, 400),
         "the quick brown fox",
-        (0x1234_5678_9abc_def1, 3 << 20),
+        (RANDOM_SEED, RANDOM_BYTES),
     );
     std::fs::write(d.join("zeros.bin"), vec![0u8; 1 << 20]).unwrap();
     std::fs::copy("/bin/sh", d.join("sh.bin")).unwrap();
@@ -74,8 +79,16 @@ pub fn ntfs_image(root: &Path, mib: u64) -> Option<Vec<u8>> {
         super::run_cmd(Command::new("umount").arg(&mnt));
         assert!(ok, "copy into NTFS failed");
     } else {
-        for e in std::fs::read_dir(d.join("docs/d0")).unwrap().take(300) {
-            let p = e.unwrap().path();
+        // ntfscp makes no directories: every file goes to the root, the
+        // same files as through the mount (their names are unique).
+        let mut files: Vec<PathBuf> = std::fs::read_dir(d.join("docs"))
+            .unwrap()
+            .flat_map(|g| std::fs::read_dir(g.unwrap().path()).unwrap())
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files.push(d.join("random.bin"));
+        for p in files {
             let name = p.file_name().unwrap().to_str().unwrap().to_string();
             super::run_cmd(
                 Command::new("ntfscp")
