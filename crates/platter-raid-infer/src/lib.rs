@@ -689,72 +689,10 @@ fn validate_candidates(
         Verdict::Ambiguous { .. } => {
             promote_validated(verdict, candidates, &sizes, fs_expected);
             if *verdict != Verdict::Found {
-                validate_open_seatings(members, verdict, candidates, &sizes, fs_expected);
+                promote::validate_open_seatings(members, verdict, candidates, &sizes, fs_expected);
             }
         }
         _ => {}
-    }
-}
-
-/// Seatings of open rivals tried at most: the validated list's room.
-const OPEN_SEATINGS: usize = VALIDATED - 1;
-
-/// When a complete top whose array passes validation stays open beside
-/// rivals that all leave members unplaced (whose arrays read little or
-/// nothing, which shows nothing), the ways to seat those members are
-/// assembled and validated too: when they fail, the top is promoted by
-/// the rule of [`promote_validated`]. Otherwise the list stays as it was.
-/// A concatenation of three over NTFS, its structures all on the first
-/// and last members, tied with a RAID5 of four with two slots open that
-/// leaves the middle member out.
-fn validate_open_seatings(
-    members: &[&dyn Source],
-    verdict: &mut Verdict,
-    candidates: &mut Vec<Candidate>,
-    sizes: &[u64],
-    fs_expected: bool,
-) {
-    let n = members.len();
-    let Some(top) = candidates.first() else {
-        return;
-    };
-    if !complete(top, n)
-        || !top
-            .evidence
-            .validation
-            .as_ref()
-            .is_some_and(|v| v.checks > 0 && v.passed == v.checks)
-    {
-        return;
-    }
-    let rivals = &candidates[1..candidates.len().min(VALIDATED)];
-    if rivals.is_empty() || rivals.iter().any(|c| complete(c, n)) {
-        return;
-    }
-    let mut seated: Vec<Candidate> = Vec::new();
-    for c in rivals {
-        let open: Vec<usize> = (0..n).filter(|m| !c.order.contains(&Some(*m))).collect();
-        for mut s in anchored::completions(c, &open) {
-            let new = !seated
-                .iter()
-                .chain(candidates.iter())
-                .any(|d| d.geometry == s.geometry);
-            if complete(&s, n) && new && seated.len() < OPEN_SEATINGS {
-                s.evidence.validation = validation::check(members, &s);
-                seated.push(s);
-            }
-        }
-    }
-    if seated.is_empty() {
-        return;
-    }
-    let mut tried = candidates.clone();
-    tried.splice(1..1, seated);
-    let mut v = verdict.clone();
-    promote_validated(&mut v, &mut tried, sizes, fs_expected);
-    if v == Verdict::Found {
-        *verdict = v;
-        *candidates = tried;
     }
 }
 

@@ -2,7 +2,10 @@
 //! complete candidate whose assembled array passes many file-system checks
 //! and every one, when validation has shown it can tell candidates apart.
 
-use crate::report::Candidate;
+use platter_core::Source;
+use platter_raid::geometry::Level;
+
+use crate::report::{Candidate, Verdict};
 use crate::validation;
 
 /// How many candidates validation looks at.
@@ -180,6 +183,93 @@ fn array_bytes(c: &Candidate, sizes: &[u64]) -> Option<u64> {
     let g = c.geometry.clone().with_order(&order);
     let sizes: Vec<Option<u64>> = sizes.iter().map(|&b| Some(b)).collect();
     Some(g.mapping(&sizes).ok()?.array_size())
+}
+
+/// Whether `c` reads the same bytes as the RAID0 `top` wherever it reads:
+/// a RAID4 (parity first or last) whose missing member is its parity, with
+/// the same data members in the same order, chunk and data offset. Such a
+/// reading is no rival to the RAID0: it claims a member more, absent.
+fn same_data(top: &Candidate, c: &Candidate) -> bool {
+    use platter_raid::geometry::{Layout, ParityLayout};
+    let parity = match c.geometry.layout {
+        Layout::Parity(ParityLayout::ParityFirst) => 0,
+        Layout::Parity(ParityLayout::ParityLast) => c.order.len().saturating_sub(1),
+        _ => return false,
+    };
+    let data: Vec<Option<usize>> = c
+        .order
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != parity)
+        .map(|(_, o)| *o)
+        .collect();
+    top.level == Level::Raid0
+        && c.order.get(parity) == Some(&None)
+        && data == top.order
+        && (c.chunk_bytes, c.data_offset_bytes) == (top.chunk_bytes, top.data_offset_bytes)
+}
+
+/// Seatings of open rivals tried at most: the validated list's room.
+const OPEN_SEATINGS: usize = VALIDATED - 1;
+
+/// When a complete top whose array passes validation stays open beside
+/// rivals that all leave members unplaced (whose arrays read little or
+/// nothing, which shows nothing), the ways to seat those members are
+/// assembled and validated too: when they fail, the top is promoted by
+/// the rule of [`crate::promote_validated`]. Otherwise the list stays as it was.
+/// A concatenation of three over NTFS, its structures all on the first
+/// and last members, tied with a RAID5 of four with two slots open that
+/// leaves the middle member out.
+pub(crate) fn validate_open_seatings(
+    members: &[&dyn Source],
+    verdict: &mut Verdict,
+    candidates: &mut Vec<Candidate>,
+    sizes: &[u64],
+    fs_expected: bool,
+) {
+    let n = members.len();
+    let Some(top) = candidates.first() else {
+        return;
+    };
+    if !crate::complete(top, n)
+        || !top
+            .evidence
+            .validation
+            .as_ref()
+            .is_some_and(|v| v.checks > 0 && v.passed == v.checks)
+    {
+        return;
+    }
+    let rivals = &candidates[1..candidates.len().min(VALIDATED)];
+    if rivals.is_empty() || rivals.iter().any(|c| crate::complete(c, n)) {
+        return;
+    }
+    let mut seated: Vec<Candidate> = Vec::new();
+    for c in rivals {
+        let open: Vec<usize> = (0..n).filter(|m| !c.order.contains(&Some(*m))).collect();
+        for mut s in crate::anchored::completions(c, &open) {
+            let new = !seated
+                .iter()
+                .chain(candidates.iter())
+                .any(|d| d.geometry == s.geometry);
+            if crate::complete(&s, n) && new && !same_data(top, &s) && seated.len() < OPEN_SEATINGS
+            {
+                s.evidence.validation = validation::check(members, &s);
+                seated.push(s);
+            }
+        }
+    }
+    if seated.is_empty() {
+        return;
+    }
+    let mut tried = candidates.clone();
+    tried.splice(1..1, seated);
+    let mut v = verdict.clone();
+    crate::promote_validated(&mut v, &mut tried, sizes, fs_expected);
+    if v == Verdict::Found {
+        *verdict = v;
+        *candidates = tried;
+    }
 }
 
 #[cfg(test)]

@@ -390,6 +390,12 @@ fn regressions() {
             found,
             "a RAID10 far 2 whose members start at 0, 64 KiB and 1 MiB: copies past the shortest member, and copies lower on the next member than on this one",
         ),
+        (
+            2,
+            4,
+            found,
+            "a RAID0 of six over a small ext4 beside open RAID4/5/6 fits: their seatings validated, the RAID4 missing its parity member reading the same bytes as the RAID0",
+        ),
     ] {
         let case = generate(seed, index, &profile, None, Want::Any);
         let dir = tempfile::tempdir().expect("temp dir");
