@@ -36,7 +36,7 @@ pub(crate) fn parity_member(
             )
         });
     let why = natural.or_else(|| {
-        let (p, copies, partners) = copy_hub(signals, &images)?;
+        let (p, copies, partners) = copy_hub(&copy_pairs(samples, signals.pair_equal.len()), &images)?;
         Some(format!(
             "member {p} holds {copies} sectors equal to those of {partners} other members at the same offsets, as parity does where the rest of its row is zero, and no other pair of members shares one"
         ))
@@ -52,6 +52,21 @@ pub(crate) fn parity_member(
     };
 }
 
+/// `pairs[a][b]`: sectors that members `a` and `b` hold alike at the same
+/// offset where every other member is zero, counting only sectors of
+/// varied bytes ([`crate::parity_copies::copies`]). A sector of one byte
+/// repeated (NTFS's `$LogFile` is 0xFF throughout when new) is alike
+/// wherever it falls and says nothing of parity: counted, it made a RAID0
+/// of three over NTFS read as a RAID4 missing a member.
+fn copy_pairs(samples: &sample::Samples, n: usize) -> Vec<Vec<u64>> {
+    let mut pairs = vec![vec![0u64; n]; n];
+    for c in crate::parity_copies::copies(samples, n) {
+        pairs[c.a][c.b] += 1;
+        pairs[c.b][c.a] += 1;
+    }
+    pairs
+}
+
 /// Sectors equal between members at the same offset a member needs (all
 /// its pairs together) to read as parity.
 const HUB_MIN_COPIES: u64 = 8;
@@ -59,17 +74,8 @@ const HUB_MIN_COPIES: u64 = 8;
 /// The member of `images` that shares (nearly) every equal sector the
 /// others hold at the same offsets, with at least two of them: `(member,
 /// sectors, partners)`.
-pub(crate) fn copy_hub(
-    s: &signals::SignalSummary,
-    images: &[usize],
-) -> Option<(usize, u64, usize)> {
-    let eq = |a: usize, b: usize| {
-        s.pair_equal
-            .get(a)
-            .and_then(|r| r.get(b))
-            .copied()
-            .unwrap_or(0)
-    };
+pub(crate) fn copy_hub(pairs: &[Vec<u64>], images: &[usize]) -> Option<(usize, u64, usize)> {
+    let eq = |a: usize, b: usize| pairs.get(a).and_then(|r| r.get(b)).copied().unwrap_or(0);
     let total: u64 = images
         .iter()
         .enumerate()
@@ -93,14 +99,11 @@ pub(crate) fn copy_hub(
 mod tests {
     use super::*;
 
-    fn summary(pairs: &[(usize, usize, u64)], n: usize) -> signals::SignalSummary {
-        let mut s = signals::SignalSummary {
-            pair_equal: vec![vec![0; n]; n],
-            ..Default::default()
-        };
+    fn summary(pairs: &[(usize, usize, u64)], n: usize) -> Vec<Vec<u64>> {
+        let mut s = vec![vec![0; n]; n];
         for &(a, b, c) in pairs {
-            s.pair_equal[a][b] = c;
-            s.pair_equal[b][a] = c;
+            s[a][b] = c;
+            s[b][a] = c;
         }
         s
     }

@@ -18,13 +18,13 @@
 use std::collections::HashMap;
 
 use platter_core::Source;
-use platter_raid::geometry::{Geometry, Level, RowLayout};
+use platter_raid::geometry::{Geometry, Level, Mapping, RowLayout};
 use platter_raid::gf;
 use serde::Serialize;
 
 use crate::bytes::is_zero;
 use crate::report::Candidate;
-use crate::sample::{SECTOR, Samples};
+use crate::sample::{SECTOR, SampleWindow, Samples};
 use crate::structures::scan;
 use crate::validation;
 
@@ -89,6 +89,75 @@ pub fn parity_rate(
     (rc.checked > 0).then(|| 1.0 - rc.inconsistent as f64 / rc.checked as f64)
 }
 
+/// Sectors a limited check takes from each window in its first pass, at
+/// least.
+const MIN_SHARE: u64 = 16;
+
+/// One row's parity checked on one sector of a window.
+struct SectorCheck<'a> {
+    mapping: &'a Mapping,
+    rows: HashMap<u64, Option<RowLayout>>,
+    chunk: u64,
+    off: u64,
+    images: Vec<usize>,
+}
+
+impl SectorCheck<'_> {
+    /// Sector `i` of window `w`: `None` when it says nothing (outside the
+    /// data area, or a blank row), else whether its row's P (and Q) hold
+    /// and, when they do not, the slot the syndromes name.
+    fn check(&mut self, w: &SampleWindow, i: usize) -> Option<(bool, Option<usize>)> {
+        let pos = w.offset + (i * SECTOR) as u64;
+        let row = pos.checked_sub(self.off)? / self.chunk;
+        let mapping = self.mapping;
+        let layout = self
+            .rows
+            .entry(row)
+            .or_insert_with(|| mapping.row(row))
+            .as_ref()?;
+        let sec = |slot: usize| w.sector(self.images[slot], i);
+        // A blank row says nothing; one with a single non-zero sector
+        // cannot be consistent (a data sector's parity equals it), which is
+        // what a member that missed writes to free space leaves.
+        if layout.slots().all(|s| is_zero(sec(s))) {
+            return None;
+        }
+        let mut p = [0u8; SECTOR];
+        let mut q = [0u8; SECTOR];
+        for (d, &slot) in layout.data_slots.iter().enumerate() {
+            let data = sec(slot);
+            let coef = layout.q_exponents.get(d).map(|&e| gf::exp(e.into()));
+            for b in 0..SECTOR {
+                p[b] ^= data[b];
+                if let Some(c) = coef {
+                    q[b] ^= gf::mul(c, data[b]);
+                }
+            }
+        }
+        let pp = layout.p?;
+        for (x, y) in p.iter_mut().zip(sec(pp)) {
+            *x ^= y;
+        }
+        let Some(qs) = layout.q else {
+            return Some((is_zero(&p), None));
+        };
+        for (x, y) in q.iter_mut().zip(sec(qs)) {
+            *x ^= y;
+        }
+        let bad_slot = match (is_zero(&p), is_zero(&q)) {
+            (true, true) => return Some((true, None)),
+            (false, true) => Some(pp),
+            (true, false) => Some(qs),
+            (false, false) => locate_data(&p, &q, layout),
+        };
+        Some((false, bad_slot))
+    }
+}
+
+/// Checks parity on the sampled sectors, at most `max_sectors` of them
+/// that say something (`u64::MAX`: all, window by window). A limited
+/// check first takes a share of every window, in [`spread_order`], then
+/// the rest.
 fn check_rows_limited(
     samples: &Samples,
     g: &Geometry,
@@ -96,96 +165,74 @@ fn check_rows_limited(
     max_sectors: u64,
 ) -> Option<RowCheck> {
     let mapping = g.mapping(sizes).ok()?;
-    let chunk = g.chunk_bytes;
-    let off = g.slots.first()?.data_offset;
-    let images: Vec<usize> = g.slots.iter().map(|s| s.image).collect::<Option<_>>()?;
-    let mut rows: HashMap<u64, Option<RowLayout>> = HashMap::new();
+    let mut sc = SectorCheck {
+        mapping: &mapping,
+        rows: HashMap::new(),
+        chunk: g.chunk_bytes,
+        off: g.slots.first()?.data_offset,
+        images: g.slots.iter().map(|s| s.image).collect::<Option<_>>()?,
+    };
     let mut rc = RowCheck::default();
-    for (wi, w) in samples.windows.iter().enumerate() {
-        if rc.checked >= max_sectors {
-            break;
-        }
-        let mut run: Option<(usize, usize)> = None;
-        for i in 0..w.sectors() {
-            let pos = w.offset + (i * SECTOR) as u64;
-            let bad = (|| {
-                let rel = pos.checked_sub(off)?;
-                let row = rel / chunk;
-                let layout = rows
-                    .entry(row)
-                    .or_insert_with(|| mapping.row(row))
-                    .as_ref()?;
-                let sec = |slot: usize| w.sector(images[slot], i);
-                // A blank row says nothing; one with a single non-zero
-                // sector cannot be consistent (a data sector's parity
-                // equals it), which is what a member that missed writes
-                // to free space leaves.
-                if layout.slots().all(|s| is_zero(sec(s))) {
-                    return None;
+    let limited = max_sectors != u64::MAX;
+    let order = spread_order(samples.windows.len(), !limited);
+    let share = if limited {
+        (max_sectors / samples.windows.len().max(1) as u64).max(MIN_SHARE)
+    } else {
+        u64::MAX
+    };
+    // Where each window's second pass starts.
+    let mut resume = vec![0usize; order.len()];
+    for pass in 0..if limited { 2 } else { 1 } {
+        for (k, &wi) in order.iter().enumerate() {
+            if rc.checked >= max_sectors {
+                break;
+            }
+            let w = &samples.windows[wi];
+            let (from, mut taken) = (if pass == 0 { 0 } else { resume[k] }, 0u64);
+            resume[k] = w.sectors();
+            let mut run: Option<(usize, usize)> = None;
+            for i in from..w.sectors() {
+                if pass == 0 && taken >= share {
+                    resume[k] = i;
+                    break;
                 }
-                let mut p = [0u8; SECTOR];
-                let mut q = [0u8; SECTOR];
-                for (d, &slot) in layout.data_slots.iter().enumerate() {
-                    let data = sec(slot);
-                    let coef = layout.q_exponents.get(d).map(|&e| gf::exp(e.into()));
-                    for b in 0..SECTOR {
-                        p[b] ^= data[b];
-                        if let Some(c) = coef {
-                            q[b] ^= gf::mul(c, data[b]);
-                        }
-                    }
-                }
-                let pp = layout.p?;
-                for (x, y) in p.iter_mut().zip(sec(pp)) {
-                    *x ^= y;
-                }
-                let mut bad_slot = None;
-                let consistent = match layout.q {
-                    None => is_zero(&p),
-                    Some(qs) => {
-                        for (x, y) in q.iter_mut().zip(sec(qs)) {
-                            *x ^= y;
-                        }
-                        let (pz, qz) = (is_zero(&p), is_zero(&q));
-                        if !pz && qz {
-                            bad_slot = Some(pp);
-                        } else if pz && !qz {
-                            bad_slot = Some(qs);
-                        } else if !pz && !qz {
-                            bad_slot = locate_data(&p, &q, layout);
-                        }
-                        pz && qz
-                    }
+                let Some((consistent, bad_slot)) = sc.check(w, i) else {
+                    rc.runs.extend(run.take().map(|(s, l)| (wi, s, l)));
+                    continue;
                 };
-                Some((consistent, bad_slot))
-            })();
-            let Some((consistent, bad_slot)) = bad else {
-                if let Some((s, l)) = run.take() {
-                    rc.runs.push((wi, s, l));
+                rc.checked += 1;
+                taken += 1;
+                if consistent {
+                    rc.runs.extend(run.take().map(|(s, l)| (wi, s, l)));
+                    continue;
                 }
-                continue;
-            };
-            rc.checked += 1;
-            if consistent {
-                if let Some((s, l)) = run.take() {
-                    rc.runs.push((wi, s, l));
+                rc.inconsistent += 1;
+                if let Some(s) = bad_slot {
+                    *rc.votes.entry(s).or_default() += 1;
                 }
-                continue;
+                run = Some(run.map_or((i, 1), |(s, l)| (s, l + 1)));
             }
-            rc.inconsistent += 1;
-            if let Some(s) = bad_slot {
-                *rc.votes.entry(s).or_default() += 1;
-            }
-            run = Some(match run {
-                Some((s, l)) => (s, l + 1),
-                None => (i, 1),
-            });
-        }
-        if let Some((s, l)) = run {
-            rc.runs.push((wi, s, l));
+            rc.runs.extend(run.map(|(s, l)| (wi, s, l)));
         }
     }
     Some(rc)
+}
+
+/// Window indices `0..n`, in order when every window is checked, else
+/// spread out (bit-reversed order: 0, n/2, n/4, 3n/4, …), so that a check
+/// stopped after a few sectors weighs rows all over the members. Checked
+/// in order, a limited check saw only the first windows' rows, where a
+/// layout read at half the true chunk agrees with the truth (row 0 of
+/// either is the same) and passed as consistent.
+fn spread_order(n: usize, in_order: bool) -> Vec<usize> {
+    if in_order || n < 3 {
+        return (0..n).collect();
+    }
+    let bits = usize::BITS - (n - 1).leading_zeros();
+    (0..1usize << bits)
+        .map(|i| i.reverse_bits() >> (usize::BITS - bits))
+        .filter(|&i| i < n)
+        .collect()
 }
 
 /// The data slot z with `Q' = g^{e_z}·P'` on every byte, if exactly one.
@@ -384,6 +431,76 @@ mod tests {
             inconsistent,
             ..RowCheck::default()
         }
+    }
+
+    /// A RAID6 left-symmetric of five at 32 KiB whose chunks hold data in
+    /// their first half only, read at 16 KiB: every second row of that
+    /// reading is blank, and its first row is the truth's first row, but
+    /// after that its P and Q sit elsewhere. A check limited to a few
+    /// sectors must weigh rows from all over the members, not the first
+    /// window's only, or the wrong chunk passes as consistent (a layout at
+    /// half the true chunk passed so beside an mdadm RAID6 over ext4).
+    #[test]
+    fn a_limited_check_weighs_rows_from_every_window() {
+        use platter_raid::geometry::{Layout, ParityLayout};
+        let (n, chunk, member) = (5usize, 32usize << 10, 1usize << 20);
+        let order: Vec<Option<usize>> = (0..n).map(Some).collect();
+        let g = |chunk: usize| {
+            Geometry::new(
+                Level::Raid6,
+                Layout::Parity(ParityLayout::LeftSymmetric),
+                chunk as u64,
+                n,
+            )
+            .with_order(&order)
+        };
+        let truth = g(chunk);
+        let sizes = vec![Some(member as u64); n];
+        let mapping = truth.mapping(&sizes).unwrap();
+        let mut disks = vec![vec![0u8; member]; n];
+        let half = chunk / 2;
+        for row in 0..(member / chunk) as u64 {
+            let r = mapping.row(row).unwrap();
+            let at = row as usize * chunk;
+            let mut p = vec![0u8; half];
+            let mut q = vec![0u8; half];
+            for (d, &slot) in r.data_slots.iter().enumerate() {
+                let data = crate::structures::test_support::noise(row * 8 + d as u64 + 1, half);
+                let c = gf::exp(r.q_exponents[d].into());
+                for b in 0..half {
+                    p[b] ^= data[b];
+                    q[b] ^= gf::mul(c, data[b]);
+                }
+                disks[slot][at..at + half].copy_from_slice(&data);
+            }
+            disks[r.p.unwrap()][at..at + half].copy_from_slice(&p);
+            disks[r.q.unwrap()][at..at + half].copy_from_slice(&q);
+        }
+        let window = chunk;
+        let samples = Samples {
+            windows: (0..member / window)
+                .map(|w| crate::sample::SampleWindow {
+                    offset: (w * window) as u64,
+                    data: disks
+                        .iter()
+                        .map(|d| d[w * window..(w + 1) * window].to_vec())
+                        .collect(),
+                })
+                .collect(),
+            bytes_read_per_member: member as u64,
+            common_bytes: member as u64,
+        };
+        let limit = (half / SECTOR) as u64;
+        assert_eq!(parity_rate(&samples, &truth, &sizes, limit), Some(1.0));
+        let wrong = g(half);
+        let rate = parity_rate(&samples, &wrong, &sizes, limit).unwrap();
+        assert!(rate < 0.95, "half the chunk passes: {rate}");
+        // The first window alone cannot tell them apart.
+        let first = Samples {
+            windows: samples.windows[..1].to_vec(),
+            ..samples.clone()
+        };
+        assert_eq!(parity_rate(&first, &wrong, &sizes, limit), Some(1.0));
     }
 
     /// Seed 3 case 26 of the accuracy harness: a RAID5 (parity first)

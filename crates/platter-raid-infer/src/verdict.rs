@@ -232,8 +232,11 @@ pub fn decide(
     (verdict, cands)
 }
 
-/// Candidates of an open structure fit listed beside an open rotation.
-const FIT_BESIDE_ROTATION: usize = 2;
+/// Candidates of an open structure fit listed beside an open rotation:
+/// enough for every RAID5 layout tied on the structures of a small array
+/// to reach validation (with three members all six explain the same
+/// structures when those lie in row 0; two left the true one out).
+const FIT_BESIDE_ROTATION: usize = 4;
 
 /// Lists the best candidates of an open structure fit second, after an
 /// open rotation's first, for validation to weigh with it.

@@ -758,3 +758,59 @@ fn chunks_of_three_times_a_power_of_two_are_found() {
     let bad = not_found_exactly(&ntfs, &shapes);
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+/// The geometries `mdadm --create` makes by default (512 KiB chunks,
+/// left-symmetric, data 1 MiB into each member) over an ext4 of 160 MiB
+/// whose structures all lie in the first chunks:
+/// - RAID6 of four: P and Q checked on sectors from every sampled window,
+///   not the first few, where a layout read at 256 KiB agrees with the
+///   truth (row 0 of either is the same) and passed as consistent;
+/// - RAID5 of three and RAID0 of three.
+///
+/// Not yet: RAID0 of two and RAID10 near of four. The inode table sits
+/// whole in one chunk, so the true fit explains only a few structures
+/// (the rest are consistent with any order) and is dropped before it is
+/// ranked; admitting such fits found both but made four harness cases
+/// confidently wrong (large chunks that keep every structure whole).
+#[test]
+fn md_default_arrays_over_ext4_are_found_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let ext4 = ext4_image_with(dir.path(), 160, &[]);
+    let m = 1usize << 20;
+    let shapes = [
+        (
+            Shape::Parity(true, 2, 4, 512 << 10, m),
+            &[2usize, 0, 3, 1][..],
+        ),
+        (Shape::Parity(false, 2, 3, 512 << 10, m), &[1, 2, 0]),
+        (Shape::Raid0(3, 512 << 10), &[2, 0, 1]),
+    ];
+    let bad = not_found_exactly(&ext4, &shapes);
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// mdadm's default geometry over NTFS:
+/// - RAID5 of three: the six layouts explain the structures alike (they
+///   all sit in row 0) and the content's rotation reads 384 KiB; every
+///   tied layout of the structure fit is listed beside it, and validation
+///   picks the one whose NTFS reads whole;
+/// - RAID0 of three: `$LogFile`, 0xFF throughout, is alike on every
+///   member at the same offsets; it no longer reads as a parity member's
+///   copies.
+#[test]
+fn md_default_arrays_over_ntfs_are_found_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(ntfs) = common::fs::ntfs_image(dir.path(), 160) else {
+        eprintln!("skipped: mkntfs/ntfscp missing");
+        return;
+    };
+    let shapes = [
+        (
+            Shape::Parity(false, 2, 3, 512 << 10, 1 << 20),
+            &[1usize, 2, 0][..],
+        ),
+        (Shape::Raid0(3, 512 << 10), &[2, 0, 1]),
+    ];
+    let bad = not_found_exactly(&ntfs, &shapes);
+    assert!(bad.is_empty(), "{bad:#?}");
+}
