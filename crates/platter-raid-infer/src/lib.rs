@@ -45,6 +45,7 @@
 
 mod anchored;
 mod assembled;
+mod backups;
 mod bytes;
 mod completion;
 pub mod continuity;
@@ -178,6 +179,7 @@ fn infer_aligned(members: &[&dyn Source], opts: &Options) -> Result<Report> {
     }
     let mut samples = sample::read_samples(members, &opts.sample)?;
     zoom(members, &mut samples, &opts.sample)?;
+    backups::probe(members, &mut samples)?;
     let signals = signals::compute(&samples, n);
     let mut anchors = anchored::anchors(&samples, n);
     anchors.extend(anchored::tail_anchors(members, samples.common_bytes));
