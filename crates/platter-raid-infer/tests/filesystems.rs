@@ -54,6 +54,13 @@ fn not_found_exactly(content: &[u8], shapes: &[(Shape, &[usize])]) -> Vec<String
     bad
 }
 
+/// Fails, listing them, when any of `shapes` over `content` is not found
+/// exactly (see [`not_found_exactly`]).
+fn assert_found_exactly(content: &[u8], shapes: &[(Shape, &[usize])]) {
+    let bad = not_found_exactly(content, shapes);
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
 /// A geometry to stripe with the independent striper.
 #[derive(Debug, Clone)]
 enum Shape {
@@ -600,8 +607,7 @@ fn constant_parity_over_a_small_ext4_is_found_exactly() {
         (5, 512 << 10, &[3, 1, 0, 2]),
     ]
     .map(|(layout, chunk, order)| (Shape::Parity(false, layout, order.len(), chunk, 0), order));
-    let bad = not_found_exactly(&fs, &shapes);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(&fs, &shapes);
 }
 
 /// md RAID4 with large chunks (mdadm's 512 KiB default) over NTFS: the
@@ -626,8 +632,7 @@ fn md_raid4_with_large_chunks_over_ntfs_is_found_exactly() {
         (4, 512 << 10, &[1, 0, 3, 4, 2]),
     ]
     .map(|(layout, chunk, order)| (Shape::Parity(false, layout, order.len(), chunk, 0), order));
-    let bad = not_found_exactly(&ntfs, &shapes);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(&ntfs, &shapes);
 }
 
 /// RAID0 of two members over NTFS with small chunks: the content reads as
@@ -652,8 +657,7 @@ fn check_two_member_raid0s(ntfs: &[u8]) {
         (8192, &[1, 0]),
     ]
     .map(|(chunk, order)| (Shape::Raid0(order.len(), chunk), order));
-    let bad = not_found_exactly(ntfs, &shapes);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(ntfs, &shapes);
 }
 
 /// One run of the test above, captured (fixtures/captured/README.md): an
@@ -687,8 +691,7 @@ fn a_concatenation_beside_an_open_raid5_is_found_by_validating_its_seatings() {
         eprintln!("skipped: xz missing");
         return;
     };
-    let bad = not_found_exactly(&ntfs, &[(Shape::Linear(3), &[1, 2, 0])]);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(&ntfs, &[(Shape::Linear(3), &[1, 2, 0])]);
 }
 
 /// A captured NTFS image of [`common::fs::ntfs_image`]: `name` in
@@ -735,8 +738,7 @@ fn linear_spans_of_unequal_members_over_ntfs_are_found_exactly() {
             &[3, 4, 2, 0, 1],
         ),
     ];
-    let bad = not_found_exactly(&ntfs, &shapes);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(&ntfs, &shapes);
 }
 
 /// Chunks of three times a power of two (md RAID0 takes any multiple of
@@ -755,8 +757,7 @@ fn chunks_of_three_times_a_power_of_two_are_found() {
         (Shape::Parity(false, 2, 4, 48 << 10, 0), &[1, 3, 0, 2]),
         (Shape::Parity(true, 2, 5, 384 << 10, 0), &[4, 0, 3, 1, 2]),
     ];
-    let bad = not_found_exactly(&ntfs, &shapes);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(&ntfs, &shapes);
 }
 
 /// The geometries `mdadm --create` makes by default (512 KiB chunks,
@@ -785,8 +786,7 @@ fn md_default_arrays_over_ext4_are_found_exactly() {
         (Shape::Parity(false, 2, 3, 512 << 10, m), &[1, 2, 0]),
         (Shape::Raid0(3, 512 << 10), &[2, 0, 1]),
     ];
-    let bad = not_found_exactly(&ext4, &shapes);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(&ext4, &shapes);
 }
 
 /// mdadm's default geometry over NTFS:
@@ -811,8 +811,7 @@ fn md_default_arrays_over_ntfs_are_found_exactly() {
         ),
         (Shape::Raid0(3, 512 << 10), &[2, 0, 1]),
     ];
-    let bad = not_found_exactly(&ntfs, &shapes);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(&ntfs, &shapes);
 }
 
 /// A lightly filled ext4 of 1 GiB: its data and structures sit in the
@@ -831,6 +830,5 @@ fn large_members_of_a_lightly_filled_ext4_are_found_by_its_backup_superblocks() 
         ),
         (Shape::Raid10Near(4, 512 << 10), &[3, 1, 2, 0]),
     ];
-    let bad = not_found_exactly(&ext4, &shapes);
-    assert!(bad.is_empty(), "{bad:#?}");
+    assert_found_exactly(&ext4, &shapes);
 }
